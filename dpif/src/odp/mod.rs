@@ -1,0 +1,49 @@
+//! The datapath flow model ("ODP", OVS's `lib/odp-util.h`): flow keys and masks, actions,
+//! their netlink encoding (`OVS_KEY_ATTR_*`, `OVS_ACTION_ATTR_*`) and the text form that
+//! `ovs-dpctl dump-flows` prints.
+//!
+//! * [`FlowKey`] is the fixed-layout key of one packet, and also the mask of a megaflow (a 1
+//!   bit must match, a 0 bit is wildcarded). The datapath's hot path works on it directly.
+//! * [`KeyAttr`] is the netlink attribute form of a key (and mask), lossless: attributes this
+//!   crate does not model survive a parse/emit round trip as [`KeyAttr::Other`].
+//! * [`Action`] is one datapath action.
+
+mod action;
+mod attr;
+pub mod hash;
+mod key;
+mod ufid;
+mod words;
+
+pub use action::{Action, HashAlg, Userspace};
+pub use attr::{
+    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
+    OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE,
+};
+pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
+pub use ufid::Ufid;
+
+use std::fmt;
+
+/// A datapath port number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OdpPort(pub u32);
+
+impl OdpPort {
+    /// The datapath's local port (`OVSP_LOCAL`).
+    pub const LOCAL: OdpPort = OdpPort(0);
+    /// No port (`ODPP_NONE`).
+    pub const NONE: OdpPort = OdpPort(u32::MAX);
+}
+
+impl fmt::Display for OdpPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl From<u32> for OdpPort {
+    fn from(n: u32) -> Self {
+        OdpPort(n)
+    }
+}

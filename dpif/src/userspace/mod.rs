@@ -1,0 +1,1 @@
+//! dpif-netdev: the userspace datapath (type `netdev`).

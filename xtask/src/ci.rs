@@ -1,0 +1,62 @@
+//! `cargo xtask ci`: everything CI runs, in order, stopping at the first failure.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::deps;
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn step(name: &str, mut cmd: Command) -> Result<()> {
+    eprintln!("\n==== xtask ci: {name}");
+    let t = std::time::Instant::now();
+    let status = cmd.status().with_context(|| format!("starting {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    eprintln!("==== xtask ci: {name}: ok ({:.0?})", t.elapsed());
+    Ok(())
+}
+
+/// Runs the CI steps. With `--quick`, skips the slow tiers (for a developer's inner loop).
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    if deps::is_root() {
+        deps::ensure(deps::TEST_TOOLS)?;
+    }
+
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--", "--check"]);
+    step("cargo fmt --check", c)?;
+
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("cargo clippy", c)?;
+
+    let mut c = cargo();
+    c.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step("cargo doc", c)?;
+
+    let mut c = cargo();
+    c.args(["test", "--workspace"]);
+    step("cargo test (unit, property, namespace tiers)", c)?;
+
+    if !quick {
+        let mut c = cargo();
+        c.args(["bench", "--workspace", "--no-run"]);
+        step("cargo bench --no-run", c)?;
+    }
+    eprintln!("\nxtask ci: all steps passed");
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! Installing what the tasks need on a fresh Debian machine.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// A tool a task needs, and the Debian package that brings it.
+pub struct Tool {
+    /// The command looked up on `PATH`.
+    pub command: &'static str,
+    /// The package that provides it.
+    pub package: &'static str,
+}
+
+/// Tools every test tier needs.
+pub const TEST_TOOLS: &[Tool] = &[
+    Tool {
+        command: "ip",
+        package: "iproute2",
+    },
+    Tool {
+        command: "ping",
+        package: "iputils-ping",
+    },
+    Tool {
+        command: "ethtool",
+        package: "ethtool",
+    },
+    Tool {
+        command: "iperf3",
+        package: "iperf3",
+    },
+    Tool {
+        command: "ovs-appctl",
+        package: "openvswitch-switch",
+    },
+    Tool {
+        command: "ovs-vswitchd",
+        package: "openvswitch-switch",
+    },
+    Tool {
+        command: "qemu-system-x86_64",
+        package: "qemu-system-x86",
+    },
+    Tool {
+        command: "busybox",
+        package: "busybox-static",
+    },
+    Tool {
+        command: "depmod",
+        package: "kmod",
+    },
+];
+
+/// Whether `command` is on `PATH`.
+pub fn have(command: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(command).is_file()))
+        || ["/usr/sbin", "/sbin"]
+            .iter()
+            .any(|d| std::path::Path::new(d).join(command).is_file())
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Installs the packages of the missing `tools` with apt-get (as root), or says which are
+/// missing.
+pub fn ensure(tools: &[Tool]) -> Result<()> {
+    let mut missing: Vec<&str> = tools
+        .iter()
+        .filter(|t| !have(t.command))
+        .map(|t| t.package)
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "missing packages: {} (install them with: sudo apt-get install {})",
+            missing.join(" "),
+            missing.join(" ")
+        );
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let status = Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get update")?;
+    if !status.success() {
+        bail!("apt-get update failed");
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get install")?;
+    if !status.success() {
+        bail!("apt-get install {} failed", missing.join(" "));
+    }
+    // Debian starts the OVS services when they are installed; our tests run their own.
+    let _ = Command::new("sh")
+        .args(["-c", "command -v ovs-ctl >/dev/null && /usr/share/openvswitch/scripts/ovs-ctl stop >/dev/null 2>&1 || true"])
+        .status();
+    Ok(())
+}
