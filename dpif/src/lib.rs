@@ -9,7 +9,7 @@
 //!
 //! * [`odp`]: the datapath flow model: [`odp::FlowKey`] (also the mask), [`odp::Action`],
 //!   their netlink encoding and the text form of `ovs-dpctl dump-flows`, and
-//!   [`odp::extract`] from packet bytes to key.
+//!   flow extraction from packet bytes to key.
 //! * [`DpifClass`] and [`Dpif`]: the provider traits (OVS's `lib/dpif-provider.h`).
 //! * [`userspace`]: dpif-netdev, the userspace datapath (type `netdev`).
 //! * `kernel`: dpif-netlink, the Linux kernel datapath `openvswitch.ko` (type `system`).
