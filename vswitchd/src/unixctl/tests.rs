@@ -156,7 +156,7 @@ fn fixture() -> Fixture {
     let path = dir.path().join("t.ctl");
     let mut u = Unixctl::new(Some(&path), "v1").unwrap();
     u.register("echo", "[arg]...", 0, UNLIMITED, |a| Ok(a.join(" ")));
-    u.register("big", "", 0, 0, |_| Ok("x".repeat(4 << 20)));
+    u.register("big", "", 0, 0, |_| Ok("x".repeat(1 << 20)));
     Fixture { _dir: dir, path, u }
 }
 
@@ -341,7 +341,7 @@ fn big_reply_arrives_whole() {
     c.write_all(br#"{"id":0,"method":"big","params":[]}"#)
         .unwrap();
     let (v, _) = f.replies(&mut c, 1);
-    assert_eq!(v[0]["result"].as_str().unwrap().len(), (4 << 20) + 1);
+    assert_eq!(v[0]["result"].as_str().unwrap().len(), (1 << 20) + 1);
 }
 
 #[test]
