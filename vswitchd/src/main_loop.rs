@@ -26,6 +26,60 @@
 //! [`Component::register_commands`], reconfigures on new [`bridge::Config`]s from a
 //! [`crate::config_file::ConfigWatcher`], runs and waits its ofprotos, and deletes datapaths in
 //! `exit(true)`.
+//!
+//! A component that answers a command with its own state takes requests from a
+//! [`CommandQueue`], so it needs no `Rc<RefCell<..>>` around itself:
+//!
+//! ```
+//! use std::time::Instant;
+//! use netdev::poll::PollSet;
+//! use vswitchd::coverage::Coverage;
+//! use vswitchd::main_loop::{Component, Ctx, MainLoop, MemoryReport};
+//! use vswitchd::unixctl::{CommandQueue, Unixctl};
+//!
+//! struct Bridges {
+//!     names: Vec<String>,
+//!     queue: CommandQueue,
+//! }
+//!
+//! impl Component for Bridges {
+//!     fn name(&self) -> &str {
+//!         "bridges"
+//!     }
+//!     fn register_commands(&mut self, unixctl: &mut Unixctl) {
+//!         unixctl.register_queued("ofproto/list", "", 0, 0, &self.queue);
+//!     }
+//!     fn run(&mut self, _now: Instant, _cx: &mut Ctx<'_>) {
+//!         while let Some(req) = self.queue.pop() {
+//!             let mut out = String::new();
+//!             for n in &self.names {
+//!                 out.push_str(n);
+//!                 out.push('\n');
+//!             }
+//!             req.reply(Ok(out));
+//!         }
+//!     }
+//!     fn wait(&mut self, poll: &mut PollSet) {
+//!         if !self.queue.is_empty() {
+//!             poll.immediate_wake();
+//!         }
+//!     }
+//!     fn memory_report(&self, report: &mut MemoryReport) {
+//!         report.insert("bridges".into(), self.names.len() as u64);
+//!     }
+//!     fn exit(&mut self, cleanup: bool) {
+//!         if cleanup { /* delete datapaths */ }
+//!     }
+//! }
+//!
+//! let unixctl = Unixctl::new(None, "version text").unwrap();
+//! let mut main_loop = MainLoop::new(unixctl, Coverage::new());
+//! main_loop.add_component(Box::new(Bridges {
+//!     names: vec!["br0".into()],
+//!     queue: CommandQueue::new(),
+//! }));
+//! assert!(main_loop.run_once());
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -130,7 +130,7 @@ fn detach_returns_when_ready() {
         "--mlockall",
         "--no-self-confinement",
         "-vconsole:emer",
-        "-vsyslog:err",
+        "-vsyslog:off",
         "-vfile:info",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -190,7 +190,7 @@ fn unixctl_option() {
     let env = Env::new();
     let cfg = env.config_arg();
     let mut child = env
-        .command(&[&cfg, "--unixctl=my.ctl", "-vconsole:off"])
+        .command(&[&cfg, "--unixctl=my.ctl", "-vconsole:off", "-vsyslog:off"])
         .spawn()
         .unwrap();
     let ctl = env.path("my.ctl");

@@ -50,7 +50,7 @@ fn appctl_commands() {
     );
     assert!(
         r.stdout
-            .contains("\nbridge             OFF       INFO       WARN\n"),
+            .contains("\nbridge             OFF        OFF       WARN\n"),
         "{r:?}"
     );
     let r = env.appctl(&["vlog/set", "nosuch:dbg"]);

@@ -4,6 +4,8 @@ fn quiet() -> Vlog {
     let v = Vlog::new();
     v.set_level(None, Some(Destination::Console), Level::Off)
         .unwrap();
+    v.set_level(None, Some(Destination::Syslog), Level::Off)
+        .unwrap();
     v
 }
 
@@ -62,14 +64,14 @@ fn set_and_list() {
     );
     assert_eq!(
         v.level(Some("bridge"), Destination::Syslog),
-        Some(Level::Info)
+        Some(Level::Off)
     );
     let list = v.list();
     let lines: Vec<&str> = list.lines().collect();
     assert_eq!(lines[0], "                 console    syslog    file");
     assert_eq!(lines[1], "                 -------    ------    ------");
     assert!(
-        list.contains("\nbridge             OFF       INFO       WARN\n"),
+        list.contains("\nbridge             OFF        OFF       WARN\n"),
         "{list}"
     );
     assert!(
@@ -275,7 +277,7 @@ fn commands() {
         u.call("vlog/list", &[])
             .unwrap()
             .unwrap()
-            .contains("\nbridge             OFF       INFO       WARN\n")
+            .contains("\nbridge             OFF        OFF       WARN\n")
     );
     assert!(
         u.call("vlog/list-pattern", &[])

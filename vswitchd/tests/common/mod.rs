@@ -70,7 +70,13 @@ impl Env {
     /// until its control socket answers.
     pub fn start(&self, extra: &[&str]) -> Daemon {
         let cfg = self.config_arg();
-        let mut args = vec![cfg.as_str(), "--pidfile", "--log-file", "-vconsole:off"];
+        let mut args = vec![
+            cfg.as_str(),
+            "--pidfile",
+            "--log-file",
+            "-vconsole:off",
+            "-vsyslog:off",
+        ];
         args.extend_from_slice(extra);
         let child = self
             .command(&args)
