@@ -496,6 +496,7 @@ impl Unixctl {
         let Some(cmd) = self.commands.get_mut(method) else {
             return (None, false);
         };
+        let deferred = matches!(cmd.handler, Handler::Later(_));
         let outcome = catch_unwind(AssertUnwindSafe(|| match &mut cmd.handler {
             Handler::Now(f) => (Some(f(&args)), false),
             Handler::Later(f) => {
@@ -512,6 +513,12 @@ impl Unixctl {
         }));
         match outcome {
             Ok(r) => r,
+            // A deferred handler's responder answers (with an error when it was dropped by
+            // the unwinding), so the request must not get a second answer here.
+            Err(_) if deferred => {
+                tracing::error!("handler of \"{method}\" panicked");
+                (None, true)
+            }
             Err(_) => {
                 tracing::error!("handler of \"{method}\" panicked");
                 (

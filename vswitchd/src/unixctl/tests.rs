@@ -389,6 +389,22 @@ fn deferred_replies_keep_order() {
 }
 
 #[test]
+fn panicking_deferred_handler_answers_once() {
+    let mut f = fixture();
+    #[allow(clippy::panic)]
+    f.u.register_deferred("boom", "", 0, 0, |_, _r| panic!("handler bug"));
+    let mut c = f.connect();
+    c.write_all(br#"{"id":1,"method":"boom","params":[]}{"id":2,"method":"version","params":[]}"#)
+        .unwrap();
+    let (v, _) = f.replies(&mut c, 2);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(v[0]["id"], 1);
+    assert!(v[0]["error"].is_string());
+    assert_eq!(v[1]["id"], 2);
+    assert_eq!(v[1]["result"], "v1\n");
+}
+
+#[test]
 fn dropped_responder_answers_with_an_error() {
     let mut f = fixture();
     f.u.register_deferred("forget", "", 0, 0, |_, r| drop(r));
