@@ -4,6 +4,8 @@
 //! [`ConfigWatcher`] checks the file's identity and metadata (device, inode, size, mtime,
 //! ctime) every [`CHECK_INTERVAL`] from the main loop and parses it again when any of them
 //! changed, so editors that write in place and editors that replace the file are both seen.
+//! A file modified less than [`SETTLE`] ago is left alone until it has settled, so that a
+//! file caught in the middle of being written (truncated, half written) is not applied.
 //! A file that fails to parse is reported once per change; the caller keeps its previous
 //! configuration.
 //!
@@ -13,7 +15,7 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bridge::{Config, ConfigTypes};
 use netdev::poll::PollSet;
@@ -25,6 +27,9 @@ use crate::unixctl::{CommandQueue, Unixctl};
 /// How often the file's metadata is checked.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long a changed file must stay unmodified before the watcher reads it.
+pub const SETTLE: Duration = Duration::from_millis(300);
+
 /// What identifies one version of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Stamp {
@@ -33,6 +38,7 @@ struct Stamp {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
+    modified: Option<SystemTime>,
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
@@ -42,6 +48,7 @@ fn stamp(path: &Path) -> Option<Stamp> {
         size: m.size(),
         mtime: (m.mtime(), m.mtime_nsec()),
         ctime: (m.ctime(), m.ctime_nsec()),
+        modified: m.modified().ok(),
     })
 }
 
@@ -92,6 +99,14 @@ impl ConfigWatcher {
         }
         let current = stamp(&self.path);
         if current == self.stamp {
+            return None;
+        }
+        let fresh = current
+            .and_then(|s| s.modified)
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age < SETTLE);
+        if fresh {
+            self.next_check = Some(now + SETTLE);
             return None;
         }
         Some(self.load())
@@ -252,23 +267,49 @@ mod tests {
     const GOOD2: &str = "[[bridge]]\nname = \"br0\"\n[[bridge.port]]\nname = \"p1\"\n[[bridge.port]]\nname = \"p2\"\n";
     const BAD: &str = "[[bridge]]\nname = \"br0\"\nfail_mode = \"sometimes\"\n";
 
+    /// Writes `text` to `path` and makes it look written 10 s ago (settled).
+    fn write_old(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(10))
+            .unwrap();
+    }
+
+    #[test]
+    fn fresh_files_settle_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        write_old(&path, GOOD);
+        let mut w = ConfigWatcher::new(&path, ConfigTypes::default());
+        w.load().unwrap();
+        let t0 = Instant::now();
+        // Truncated by an editor that is about to write: too fresh to read.
+        std::fs::write(&path, "").unwrap();
+        assert!(w.poll(t0).is_none());
+        let mut poll = PollSet::new();
+        w.wait(&mut poll);
+        assert_eq!(poll.deadline(), Some(t0 + SETTLE));
+        write_old(&path, GOOD2);
+        assert_eq!(w.poll(t0 + SETTLE).unwrap().unwrap().n_ports(), 2);
+    }
+
     #[test]
     fn watcher_sees_changes_and_replacements() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, GOOD).unwrap();
+        write_old(&path, GOOD);
         let mut w = ConfigWatcher::new(&path, ConfigTypes::default());
         assert_eq!(w.load().unwrap().n_ports(), 1);
         let t0 = Instant::now();
         assert!(w.poll(t0).is_none(), "unchanged");
         // Rewritten in place with a different size.
-        std::fs::write(&path, GOOD2).unwrap();
+        write_old(&path, GOOD2);
         assert!(w.poll(t0).is_none(), "not due yet");
         let r = w.poll(t0 + CHECK_INTERVAL).unwrap();
         assert_eq!(r.unwrap().n_ports(), 2);
         // Replaced by rename (new inode) with a bad file: an error, reported once.
         let tmp = dir.path().join("c.toml.new");
-        std::fs::write(&tmp, BAD).unwrap();
+        write_old(&tmp, BAD);
         std::fs::rename(&tmp, &path).unwrap();
         let e = w.poll(t0 + CHECK_INTERVAL * 2).unwrap().unwrap_err();
         assert!(e.to_string().contains("line 3"), "{e}");
