@@ -667,4 +667,340 @@ mod tests {
             }
         }
     }
+
+    // ---- software offload fallback ----
+
+    use crate::batch::PacketBatch;
+    use crate::packet::Packet;
+    use crate::provider::OffloadCaps;
+    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+
+    /// Builds an Ethernet frame carrying TCP (or UDP) over IPv4 or IPv6, with the L4
+    /// checksum left partial as Linux leaves it (the pseudo-header sum in the field).
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        ipv6: bool,
+        vlan: bool,
+        udp: bool,
+        tcp_opts: usize,
+        flags: u8,
+        seq: u32,
+        id: u16,
+        payload: &[u8],
+    ) -> (Vec<u8>, u16) {
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1];
+        if vlan {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 0x0a]);
+        }
+        f.extend_from_slice(if ipv6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
+        let l3 = f.len();
+        let l4_hdr = if udp { 8 } else { 20 + tcp_opts };
+        let l4_len = l4_hdr + payload.len();
+        let proto = if udp { 17 } else { 6 };
+        if ipv6 {
+            f.extend_from_slice(&[0x60, 0, 0, 0]);
+            f.extend_from_slice(&u16::try_from(l4_len).unwrap().to_be_bytes());
+            f.extend_from_slice(&[proto, 64]);
+            f.extend_from_slice(&[0xfd; 16]);
+            f.extend_from_slice(&[0xfe; 16]);
+        } else {
+            f.extend_from_slice(&[0x45, 0]);
+            f.extend_from_slice(&u16::try_from(20 + l4_len).unwrap_or(0).to_be_bytes());
+            f.extend_from_slice(&id.to_be_bytes());
+            f.extend_from_slice(&[0x40, 0, 64, proto, 0, 0]);
+            f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        let l4 = f.len();
+        if udp {
+            f.extend_from_slice(&[0x30, 0x39, 0x00, 0x35]);
+            f.extend_from_slice(&u16::try_from(l4_len).unwrap_or(0).to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+        } else {
+            f.extend_from_slice(&[0x30, 0x39, 0x00, 0x50]);
+            f.extend_from_slice(&seq.to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0, 1]);
+            f.push(u8::try_from((l4_hdr / 4) << 4).unwrap());
+            f.push(flags);
+            f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+            f.extend(std::iter::repeat_n(1u8, tcp_opts)); // NOPs
+        }
+        f.extend_from_slice(payload);
+        // The pseudo-header sum, folded, not inverted: what CHECKSUM_PARTIAL leaves.
+        let lay = layout(&f, proto).unwrap();
+        let ps = fold(pseudo_sum(&f, &lay, proto, l4_len).unwrap());
+        let at = l4 + if udp { 6 } else { 16 };
+        f[at..at + 2].copy_from_slice(&ps.to_be_bytes());
+        if !ipv6 {
+            let c = checksum(&f[l3..l3 + 20], 0);
+            f[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+        }
+        (f, u16::try_from(l4).unwrap())
+    }
+
+    /// Checks one segment with etherparse: IPv4 header checksum, L4 checksum, lengths.
+    fn verify(seg: &[u8]) -> (Vec<u8>, Option<(u32, u8)>, Option<u16>) {
+        let p = SlicedPacket::from_ethernet(seg).expect("segment parses");
+        let (src4, dst4, src6, dst6, id) = match p.net.as_ref().expect("IP") {
+            NetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                assert_eq!(
+                    h.to_header().calc_header_checksum(),
+                    h.header_checksum(),
+                    "IPv4 header checksum"
+                );
+                (
+                    h.source(),
+                    h.destination(),
+                    [0; 16],
+                    [0; 16],
+                    Some(h.identification()),
+                )
+            }
+            NetSlice::Ipv6(v6) => {
+                let h = v6.header();
+                (
+                    Default::default(),
+                    Default::default(),
+                    h.source(),
+                    h.destination(),
+                    None,
+                )
+            }
+            NetSlice::Arp(_) => panic!("not IP"),
+        };
+        match p.transport.expect("L4") {
+            TransportSlice::Tcp(t) => {
+                let want = if id.is_some() {
+                    t.calc_checksum_ipv4(src4, dst4).unwrap()
+                } else {
+                    t.calc_checksum_ipv6(src6, dst6).unwrap()
+                };
+                assert_eq!(t.checksum(), want, "TCP checksum");
+                (
+                    t.payload().to_vec(),
+                    Some((t.sequence_number(), seg_flags(&t))),
+                    id,
+                )
+            }
+            TransportSlice::Udp(u) => {
+                let h = u.to_header();
+                let want = if id.is_some() {
+                    h.calc_checksum_ipv4_raw(src4, dst4, u.payload()).unwrap()
+                } else {
+                    h.calc_checksum_ipv6_raw(src6, dst6, u.payload()).unwrap()
+                };
+                assert_eq!(u.checksum(), want, "UDP checksum");
+                assert_eq!(usize::from(u.length()), 8 + u.payload().len());
+                (u.payload().to_vec(), None, id)
+            }
+            _ => panic!("not TCP or UDP"),
+        }
+    }
+
+    fn seg_flags(t: &etherparse::TcpSlice<'_>) -> u8 {
+        u8::from(t.fin()) | (u8::from(t.psh()) << 3) | (u8::from(t.cwr()) << 7)
+    }
+
+    #[test]
+    fn partial_checksum_is_finished() {
+        let (f, l4) = build(false, true, false, 0, 0x18, 1, 7, b"hello, world");
+        let mut p = Packet::from_slice(&f);
+        p.offload.csum = Checksum::Partial {
+            start: l4,
+            offset: 16,
+        };
+        finish_checksum(&mut p).unwrap();
+        assert_eq!(p.offload.csum, Checksum::Unknown);
+        verify(p.data());
+        let mut bad = Packet::from_slice(&f[..30]);
+        bad.offload.csum = Checksum::Partial {
+            start: l4,
+            offset: 16,
+        };
+        assert_eq!(
+            finish_checksum(&mut bad),
+            Err(OffloadError::BadChecksumOffsets)
+        );
+    }
+
+    #[test]
+    fn batch_without_work_is_passed_through() {
+        let mut b = PacketBatch::new();
+        b.push(Packet::from_slice(&[0; 60])).unwrap();
+        let mut calls = 0;
+        let dropped = finish_offloads(&mut b, OffloadCaps::empty(), &mut |out| {
+            calls += 1;
+            assert_eq!(out.len(), 1);
+            out.clear();
+        });
+        assert_eq!((dropped, calls), (0, 1));
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn super_frame_becomes_many_batches() {
+        let payload: Vec<u8> = (0..60_000u32).map(|i| (i % 251) as u8).collect();
+        let (f, l4) = build(false, false, false, 12, 0x19, 1000, 0xfffe, &payload);
+        let mut p = Packet::from_slice(&f);
+        p.offload = Offload {
+            csum: Checksum::Partial {
+                start: l4,
+                offset: 16,
+            },
+            gso: Some(Gso {
+                kind: GsoType::TcpV4,
+                size: 1448,
+                hdr_len: 0,
+                ecn: false,
+            }),
+        };
+        let mut b = PacketBatch::new();
+        b.push(p).unwrap();
+        b.push(Packet::from_slice(&[0xee; 60])).unwrap();
+        let mut segs = Vec::new();
+        let dropped = finish_offloads(&mut b, OffloadCaps::TX_CSUM, &mut |out| {
+            assert!(out.len() <= crate::MAX_BURST);
+            segs.extend(out.drain().map(|p| p.data().to_vec()));
+        });
+        assert_eq!(dropped, 0);
+        assert_eq!(segs.len(), 60_000usize.div_ceil(1448) + 1);
+        assert_eq!(segs.last().unwrap(), &vec![0xee; 60]);
+        let mut all = Vec::new();
+        for (i, s) in segs[..segs.len() - 1].iter().enumerate() {
+            let (pl, tcp, id) = verify(s);
+            let (seq, flags) = tcp.unwrap();
+            assert_eq!(seq, 1000 + 1448 * u32::try_from(i).unwrap());
+            assert_eq!(id, Some(0xfffeu16.wrapping_add(u16::try_from(i).unwrap())));
+            let last = i == segs.len() - 2;
+            assert_eq!(flags & 0x09 != 0, last, "FIN/PSH on the last segment only");
+            all.extend(pl);
+        }
+        assert!(all == payload);
+    }
+
+    #[test]
+    fn udp_fragmentation_offload_is_dropped() {
+        let (f, _) = build(false, false, true, 0, 0, 0, 0, &[1; 3000]);
+        let mut p = Packet::from_slice(&f);
+        p.offload.gso = Some(Gso {
+            kind: GsoType::Udp,
+            size: 1400,
+            hdr_len: 0,
+            ecn: false,
+        });
+        let mut b = PacketBatch::new();
+        b.push(p).unwrap();
+        let dropped = finish_offloads(&mut b, OffloadCaps::all(), &mut |out| {
+            assert!(out.is_empty(), "nothing is sent");
+        });
+        assert_eq!(dropped, 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn segments_reassemble_and_verify(
+            ipv6 in any::<bool>(),
+            vlan in any::<bool>(),
+            udp in any::<bool>(),
+            opts in prop::sample::select(vec![0usize, 4, 12, 40]),
+            flags in any::<u8>(),
+            seq in any::<u32>(),
+            id in any::<u16>(),
+            payload in prop::collection::vec(any::<u8>(), 0..6000),
+            mss in 1u16..2000,
+        ) {
+            let (f, l4) = build(ipv6, vlan, udp, opts, flags, seq, id, &payload);
+            let kind = match (udp, ipv6) {
+                (true, _) => GsoType::UdpL4,
+                (false, false) => GsoType::TcpV4,
+                (false, true) => GsoType::TcpV6,
+            };
+            let mut p = Packet::from_slice(&f);
+            p.offload = Offload {
+                csum: Checksum::Partial { start: l4, offset: if udp { 6 } else { 16 } },
+                gso: Some(Gso { kind, size: mss, hdr_len: 0, ecn: false }),
+            };
+            let mut segs = Vec::new();
+            segment(&p, &p.offload.gso.unwrap(), &mut |s| segs.push(s)).unwrap();
+            let n = segs.len();
+            prop_assert_eq!(n, payload.len().div_ceil(usize::from(mss)).max(1));
+            let mut all = Vec::new();
+            for (i, s) in segs.iter().enumerate() {
+                prop_assert!(s.offload.is_done());
+                let (pl, tcp, ip_id) = verify(s.data());
+                prop_assert!(pl.len() <= usize::from(mss));
+                if i + 1 < n {
+                    prop_assert_eq!(pl.len(), usize::from(mss));
+                }
+                if let Some((sseq, sflags)) = tcp {
+                    let off = u32::try_from(i * usize::from(mss)).unwrap();
+                    prop_assert_eq!(sseq, seq.wrapping_add(off));
+                    let last = i + 1 == n;
+                    prop_assert_eq!(sflags & 0x01 != 0, last && flags & 0x01 != 0, "FIN");
+                    prop_assert_eq!(sflags & 0x08 != 0, last && flags & 0x08 != 0, "PSH");
+                    prop_assert_eq!(sflags & 0x80 != 0, i == 0 && flags & 0x80 != 0, "CWR");
+                }
+                if let Some(ip_id) = ip_id {
+                    prop_assert_eq!(ip_id, id.wrapping_add(u16::try_from(i).unwrap()));
+                }
+                all.extend(pl);
+            }
+            prop_assert!(all == payload, "segments reassemble to the payload");
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..300),
+            csum in any::<Option<(u16, u16)>>(),
+            gso in any::<Option<(u8, u16, u16)>>(),
+            caps in any::<u32>(),
+        ) {
+            let mut p = Packet::from_slice(&bytes);
+            if let Some((start, offset)) = csum {
+                p.offload.csum = Checksum::Partial { start: start % 400, offset: offset % 400 };
+            }
+            p.offload.gso = gso.map(|(k, size, hdr_len)| Gso {
+                kind: [GsoType::TcpV4, GsoType::TcpV6, GsoType::Udp, GsoType::UdpL4][usize::from(k % 4)],
+                size,
+                hdr_len,
+                ecn: k & 0x80 != 0,
+            });
+            let mut b = PacketBatch::new();
+            b.push(p).unwrap();
+            let mut out = 0;
+            let _ = finish_offloads(&mut b, OffloadCaps::from_bits_truncate(caps), &mut |o| {
+                out += o.len();
+                o.clear();
+            });
+            prop_assert!(b.is_empty());
+        }
+
+        #[test]
+        fn arbitrary_headers_with_real_shape_never_panic(
+            ipv6 in any::<bool>(),
+            udp in any::<bool>(),
+            payload in prop::collection::vec(any::<u8>(), 0..200),
+            corrupt in prop::collection::vec((0usize..120, any::<u8>()), 0..6),
+            cut in 0usize..400,
+            mss in 0u16..100,
+        ) {
+            let (mut f, l4) = build(ipv6, false, udp, 0, 0x10, 1, 1, &payload);
+            for (at, v) in corrupt {
+                if let Some(b) = f.get_mut(at) {
+                    *b = v;
+                }
+            }
+            f.truncate(cut.max(1));
+            let mut p = Packet::from_slice(&f);
+            let kind = if udp { GsoType::UdpL4 } else if ipv6 { GsoType::TcpV6 } else { GsoType::TcpV4 };
+            p.offload = Offload {
+                csum: Checksum::Partial { start: l4, offset: 16 },
+                gso: Some(Gso { kind, size: mss, hdr_len: 0, ecn: false }),
+            };
+            let _ = segment(&p, &p.offload.gso.unwrap(), &mut |_| {});
+            let _ = finish_checksum(&mut p);
+        }
+    }
 }

@@ -38,7 +38,7 @@
 //!
 //! # Thread-safety and lock order
 //!
-//! Devices are `Send + Sync`; an [`Rxq`] belongs to one thread. Sending takes no lock
+//! Devices are `Send + Sync`; an [`Rxq`](crate::Rxq) belongs to one thread. Sending takes no lock
 //! (`sendmmsg` and `writev` are thread-safe on one descriptor). Locks, in the order they
 //! may be taken: the class's monitor, the class's list of open devices, one device's
 //! cache. The request socket's lock is never held together with another lock.
