@@ -1,0 +1,200 @@
+//! 64-byte frames through a `system` netdev over a veth pair, batched (32 frames per
+//! `sendmmsg`/`recvmmsg`) against one frame per system call, in the same run.
+//!
+//! Needs root: the bench moves its main thread into a private network namespace, makes the
+//! veth pair there, and the namespace (with the pair) vanishes when the process exits.
+//! Without root it prints a SKIP line and does nothing.
+//!
+//! After criterion's figures it prints a summary measured over interleaved passes (on a
+//! shared 2-core machine the ratio inside one run is the figure to trust).
+
+// A benchmark binary, not library code: a failed setup step ends it with a message.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use netdev::linux::{LinuxConfig, classes_with};
+use netdev::poll::{Interest, PollSet};
+use netdev::{MAX_BURST, Netdev, Packet, PacketBatch, Registry, Rxq};
+
+const ETH_TEST: [u8; 2] = [0x88, 0xb5];
+
+fn ip(args: &[&str]) {
+    let ok = Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "ip {} failed", args.join(" "));
+}
+
+struct Pair {
+    tx: Arc<dyn Netdev>,
+    rx: Box<dyn Rxq>,
+    frame: Vec<u8>,
+    batch: PacketBatch,
+    /// A batch with room for exactly one frame, for one-per-call receive.
+    one: PacketBatch,
+    lost: u64,
+}
+
+impl Pair {
+    fn new(reg: &Registry, a: &str, b: &str) -> Pair {
+        let tx = reg.open(a, "system").expect("open sender");
+        let rxdev = reg.open(b, "system").expect("open receiver");
+        let rx = rxdev.rxq_open(0).expect("open rx queue");
+        let mut frame = Vec::with_capacity(64);
+        frame.extend_from_slice(&rxdev.etheraddr().expect("mac").0);
+        frame.extend_from_slice(&tx.etheraddr().expect("mac").0);
+        frame.extend_from_slice(&ETH_TEST);
+        frame.resize(64, 0x5a);
+        let mut one = PacketBatch::new();
+        while one.room() > 1 {
+            let _ = one.push(Packet::new());
+        }
+        Pair {
+            tx,
+            rx,
+            frame,
+            batch: PacketBatch::new(),
+            one,
+            lost: 0,
+        }
+    }
+
+    fn wait_rx(&self) -> bool {
+        let mut ps = PollSet::new();
+        let Some(fd) = self.rx.fd() else { return false };
+        ps.fd_wait(fd, Interest::Read);
+        ps.timer_wait_after(Duration::from_millis(50));
+        let t = Instant::now();
+        let _ = ps.block();
+        t.elapsed() < Duration::from_millis(50)
+    }
+
+    /// Sends 32 frames in one call and receives them, 32 per call.
+    fn batched(&mut self) {
+        for _ in 0..MAX_BURST {
+            let _ = self.batch.push(Packet::from_slice(&self.frame));
+        }
+        let _ = self.tx.send(0, &mut self.batch, false);
+        let mut got = 0;
+        while got < MAX_BURST {
+            self.batch.clear();
+            match self.rx.recv(&mut self.batch) {
+                Ok(0) | Err(_) => {
+                    if !self.wait_rx() {
+                        self.lost += (MAX_BURST - got) as u64;
+                        break;
+                    }
+                }
+                Ok(_) => {
+                    got += self
+                        .batch
+                        .iter()
+                        .filter(|p| p.data().get(12..14) == Some(&ETH_TEST[..]))
+                        .count()
+                }
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Sends one frame per call and receives one frame per call.
+    fn single(&mut self) {
+        let _ = self.batch.push(Packet::from_slice(&self.frame));
+        let _ = self.tx.send(0, &mut self.batch, false);
+        loop {
+            match self.rx.recv(&mut self.one) {
+                Ok(0) | Err(_) => {
+                    if !self.wait_rx() {
+                        self.lost += 1;
+                        return;
+                    }
+                }
+                Ok(_) => {
+                    let ours = self
+                        .one
+                        .pop()
+                        .is_some_and(|p| p.data().get(12..14) == Some(&ETH_TEST[..]));
+                    if ours {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pps(n: u64, t: Duration) -> f64 {
+    n as f64 / t.as_secs_f64()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP system bench: needs root (network namespaces, veth)");
+        return;
+    }
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare(CLONE_NEWNET)");
+    ip(&["link", "set", "lo", "up"]);
+    let (a, b) = ("bench0", "bench1");
+    ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
+    ip(&["link", "set", a, "up"]);
+    ip(&["link", "set", b, "up"]);
+    // No IPv6 chatter on the pair.
+    let _ = std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+
+    let reg = Registry::new();
+    for c in classes_with(LinuxConfig::default()) {
+        reg.register(c).expect("register");
+    }
+    let mut pair = Pair::new(&reg, a, b);
+
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    {
+        let mut g = c.benchmark_group("system_veth_64B");
+        g.throughput(Throughput::Elements(MAX_BURST as u64));
+        g.bench_function("mmsg_batch_32", |bn| bn.iter(|| pair.batched()));
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("one_per_syscall", |bn| bn.iter(|| pair.single()));
+        g.finish();
+    }
+    c.final_summary();
+
+    // Interleaved passes for the summary.
+    const N: u64 = 64 * 1024;
+    let (mut batched, mut single) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        let t = Instant::now();
+        for _ in 0..N / MAX_BURST as u64 {
+            pair.batched();
+        }
+        batched.push(pps(N, t.elapsed()));
+        let t = Instant::now();
+        for _ in 0..N / 8 {
+            pair.single();
+        }
+        single.push(pps(N / 8, t.elapsed()));
+    }
+    let (bp, sp) = (median(batched), median(single));
+    println!(
+        "system veth 64B: batched (32/syscall) {:.0} pps, one per syscall {:.0} pps, ratio {:.2}x ({} frames lost)",
+        bp,
+        sp,
+        bp / sp,
+        pair.lost
+    );
+    drop(pair);
+    ip(&["link", "del", a]);
+}
