@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use parking_lot::Mutex;
 
 use super::packet_socket::{PacketRxq, PacketTx};
+use super::ring::RingRxq;
 use super::rtnl::{LinkChange, LinkInfo, NlError};
 use super::tap::{TapFd, TapRxq};
 use super::{Kind, Shared, ethtool, sys};
@@ -498,6 +499,15 @@ impl Netdev for LinuxNetdev {
             Io::Tap(tap) => Ok(Box::new(TapRxq::new(qid, tap.clone(), self.state.clone()))),
             Io::Packet(_) => {
                 let ifindex = self.cached(|i, _| i.ifindex)?;
+                if self.shared.cfg.rx_ring {
+                    return Ok(Box::new(RingRxq::open(
+                        qid,
+                        ifindex,
+                        self.shared.cfg.vnet_hdr,
+                        self.state.clone(),
+                        self.shared.clone(),
+                    )?));
+                }
                 Ok(Box::new(PacketRxq::open(
                     qid,
                     ifindex,

@@ -46,6 +46,7 @@
 mod device;
 mod ethtool;
 mod packet_socket;
+mod ring;
 mod rtnl;
 mod sys;
 mod tap;
@@ -71,11 +72,17 @@ pub struct LinuxConfig {
     /// when the kernel refuses it, devices take no offloads and frames are finished in
     /// software before they are sent.
     pub vnet_hdr: bool,
+    /// Receive `system` and `internal` frames through a memory-mapped `TPACKET_V3` ring
+    /// instead of `recvmmsg`.
+    pub rx_ring: bool,
 }
 
 impl Default for LinuxConfig {
     fn default() -> Self {
-        LinuxConfig { vnet_hdr: true }
+        LinuxConfig {
+            vnet_hdr: true,
+            rx_ring: false,
+        }
     }
 }
 

@@ -122,7 +122,15 @@ pub(crate) fn restore_vlan(pkt: &mut Packet, tpid: u16, tci: u16) {
 
 fn rx_socket(ifindex: u32, vnet: bool) -> std::result::Result<(OwnedFd, bool), Errno> {
     let fd = sys::packet_socket()?;
-    sys::set_int_opt(fd.as_fd(), libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)?;
+    let vnet = rx_socket_opts(fd.as_fd(), vnet)?;
+    sys::bind_packet(fd.as_fd(), ifindex)?;
+    Ok((fd, vnet))
+}
+
+/// Sets up a receive socket before it is bound: VLAN auxdata, the vnet header if `vnet`
+/// (returns whether the kernel took it), inbound frames only, a large receive buffer.
+pub(crate) fn rx_socket_opts(fd: BorrowedFd<'_>, vnet: bool) -> std::result::Result<bool, Errno> {
+    sys::set_int_opt(fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)?;
     let vnet =
         vnet && sys::set_int_opt(fd.as_fd(), libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1).is_ok();
     if sys::set_int_opt(
@@ -164,13 +172,12 @@ fn rx_socket(ifindex: u32, vnet: bool) -> std::result::Result<(OwnedFd, bool), E
                 k: u32::MAX,
             },
         ];
-        sys::attach_filter(fd.as_fd(), &prog)?;
+        sys::attach_filter(fd, &prog)?;
     }
-    if sys::set_int_opt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF).is_err() {
-        let _ = sys::set_int_opt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
+    if sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RCVBUF).is_err() {
+        let _ = sys::set_int_opt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, RCVBUF);
     }
-    sys::bind_packet(fd.as_fd(), ifindex)?;
-    Ok((fd, vnet))
+    Ok(vnet)
 }
 
 /// A receive queue on an `AF_PACKET` socket bound to the device.

@@ -444,6 +444,100 @@ pub(crate) fn ethtool(
     check(rc).map(drop)
 }
 
+/// `PACKET_RX_RING` with a `struct tpacket_req3` (the socket must use `TPACKET_V3`).
+pub(crate) fn set_rx_ring(fd: BorrowedFd<'_>, req: &libc::tpacket_req3) -> Result<(), Errno> {
+    // SAFETY: `req` is a live tpacket_req3 of the size passed; the kernel only reads it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_RX_RING,
+            std::ptr::from_ref(req).cast::<libc::c_void>(),
+            socklen::<libc::tpacket_req3>(),
+        )
+    };
+    check(rc).map(drop)
+}
+
+/// A packet ring mapped from an `AF_PACKET` socket, shared with the kernel.
+///
+/// The kernel owns a block while its status word has no `TP_STATUS_USER` bit; we read a
+/// block only after seeing that bit (acquire), and hand it back by storing
+/// `TP_STATUS_KERNEL` (release). All access is bounds-checked against the mapping.
+pub(crate) struct Ring {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory owned by this value; the kernel synchronises
+// with us through the status words, which are accessed atomically.
+unsafe impl Send for Ring {}
+
+impl Ring {
+    /// Maps `len` bytes of the ring set up on `fd`.
+    pub(crate) fn map(fd: BorrowedFd<'_>, len: usize) -> Result<Ring, Errno> {
+        // SAFETY: a fresh shared mapping of the socket's ring; the kernel validates `len`
+        // against the ring it set up and we never touch memory outside [ptr, ptr + len).
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let ptr = std::ptr::NonNull::new(p.cast::<u8>()).ok_or(Errno::ENOMEM)?;
+        Ok(Ring { ptr, len })
+    }
+
+    fn status_word(&self, off: usize) -> Option<&std::sync::atomic::AtomicU32> {
+        if !off.is_multiple_of(4) || off.checked_add(4)? > self.len {
+            return None;
+        }
+        // SAFETY: `off` is 4-aligned (the mapping is page-aligned) and within the mapping,
+        // which lives as long as `self`; the word is only ever accessed atomically by us
+        // and by the kernel.
+        Some(unsafe { std::sync::atomic::AtomicU32::from_ptr(self.ptr.as_ptr().add(off).cast()) })
+    }
+
+    /// Reads the status word at `off` (acquire); 0 (kernel's) if out of range.
+    pub(crate) fn status(&self, off: usize) -> u32 {
+        self.status_word(off)
+            .map_or(0, |w| w.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Gives the block whose status word is at `off` back to the kernel (release).
+    pub(crate) fn release(&self, off: usize) {
+        if let Some(w) = self.status_word(off) {
+            w.store(libc::TP_STATUS_KERNEL, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// The bytes `[off, off + len)` of a block we own, or `None` if out of range.
+    pub(crate) fn bytes(&self, off: usize, len: usize) -> Option<&[u8]> {
+        if off.checked_add(len)? > self.len {
+            return None;
+        }
+        // SAFETY: in range of the live mapping; the caller reads only blocks the kernel
+        // handed over (status USER), which the kernel does not write until released.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().add(off), len) })
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`, which nothing borrows any more.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
