@@ -151,11 +151,24 @@ fn main() {
     // No IPv6 chatter on the pair.
     let _ = std::fs::write("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 
-    let reg = Registry::new();
-    for c in classes_with(LinuxConfig::default()) {
-        reg.register(c).expect("register");
-    }
+    let (c0, c1) = ("bench2", "bench3");
+    ip(&["link", "add", c0, "type", "veth", "peer", "name", c1]);
+    ip(&["link", "set", c0, "up"]);
+    ip(&["link", "set", c1, "up"]);
+
+    let registry = |rx_ring| {
+        let reg = Registry::new();
+        for c in classes_with(LinuxConfig {
+            rx_ring,
+            ..LinuxConfig::default()
+        }) {
+            reg.register(c).expect("register");
+        }
+        reg
+    };
+    let (reg, ring_reg) = (registry(false), registry(true));
     let mut pair = Pair::new(&reg, a, b);
+    let mut ring = Pair::new(&ring_reg, c0, c1);
 
     let mut c = Criterion::default()
         .configure_from_args()
@@ -166,6 +179,7 @@ fn main() {
         let mut g = c.benchmark_group("system_veth_64B");
         g.throughput(Throughput::Elements(MAX_BURST as u64));
         g.bench_function("mmsg_batch_32", |bn| bn.iter(|| pair.batched()));
+        g.bench_function("ring_rx_mmsg_tx_32", |bn| bn.iter(|| ring.batched()));
         g.throughput(Throughput::Elements(1));
         g.bench_function("one_per_syscall", |bn| bn.iter(|| pair.single()));
         g.finish();
@@ -174,7 +188,7 @@ fn main() {
 
     // Interleaved passes for the summary.
     const N: u64 = 64 * 1024;
-    let (mut batched, mut single) = (Vec::new(), Vec::new());
+    let (mut batched, mut ringed, mut single) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..4 {
         let t = Instant::now();
         for _ in 0..N / MAX_BURST as u64 {
@@ -182,19 +196,24 @@ fn main() {
         }
         batched.push(pps(N, t.elapsed()));
         let t = Instant::now();
+        for _ in 0..N / MAX_BURST as u64 {
+            ring.batched();
+        }
+        ringed.push(pps(N, t.elapsed()));
+        let t = Instant::now();
         for _ in 0..N / 8 {
             pair.single();
         }
         single.push(pps(N / 8, t.elapsed()));
     }
-    let (bp, sp) = (median(batched), median(single));
+    let (bp, rp, sp) = (median(batched), median(ringed), median(single));
     println!(
-        "system veth 64B: batched (32/syscall) {:.0} pps, one per syscall {:.0} pps, ratio {:.2}x ({} frames lost)",
-        bp,
-        sp,
+        "system veth 64B: recvmmsg/sendmmsg 32 {bp:.0} pps ({:.2}x), TPACKET_V3 ring rx + sendmmsg 32 {rp:.0} pps ({:.2}x), one per syscall {sp:.0} pps (1x); {} frames lost",
         bp / sp,
-        pair.lost
+        rp / sp,
+        pair.lost + ring.lost
     );
-    drop(pair);
+    drop((pair, ring));
     ip(&["link", "del", a]);
+    ip(&["link", "del", c0]);
 }
