@@ -46,7 +46,10 @@ mod registry;
 pub use batch::{MAX_BURST, PacketBatch};
 pub use error::{Error, Result};
 pub use ethaddr::{EthAddr, ParseEthAddrError};
-pub use offload::{Checksum, Gso, GsoType, Offload, VnetHdr};
+pub use offload::{
+    Checksum, Gso, GsoType, Offload, OffloadError, VnetHdr, finish_checksum, finish_offloads,
+    needs_software, segment,
+};
 pub use packet::{
     DEFAULT_HEADROOM, LARGE_DATA, OFS_UNSET, Packet, PacketMeta, PacketType, SMALL_DATA,
 };
