@@ -145,6 +145,8 @@ pub enum Prereq {
     NdAdvert,
     /// TCP, UDP or SCTP (the legacy `tp_src`/`tp_dst` in a match).
     L4,
+    /// ICMP or ICMPv6 (`icmp_type`/`icmp_code` in a match, which print for both).
+    Icmp,
 }
 
 impl Prereq {
@@ -166,6 +168,7 @@ impl Prereq {
             Prereq::NdSolicit => "icmp6 with icmp_type=135 and icmp_code=0",
             Prereq::NdAdvert => "icmp6 with icmp_type=136 and icmp_code=0",
             Prereq::L4 => "tcp, udp or sctp",
+            Prereq::Icmp => "icmp or icmp6",
         }
     }
 
@@ -217,6 +220,7 @@ impl Prereq {
             Prereq::L4 => l4(&mut look, true, true, &[6, 17, 132]),
             Prereq::Icmpv4 => l4(&mut look, true, false, &[1]),
             Prereq::Icmpv6 => l4(&mut look, false, true, &[58]),
+            Prereq::Icmp => l4(&mut look, true, false, &[1]) || l4(&mut look, false, true, &[58]),
             Prereq::Nd => nd(&mut look, &[135, 136]),
             Prereq::NdSolicit => nd(&mut look, &[135]),
             Prereq::NdAdvert => nd(&mut look, &[136]),
@@ -923,7 +927,7 @@ impl Field {
                 Some("NXM_OF_ICMP_TYPE"),
                 Some("OXM_OF_ICMPV4_TYPE"),
                 8,
-                sub(loc::TP_SRC, 0, 8),
+                loc::TP_SRC,
                 false,
                 true,
                 P::Icmpv4,
@@ -935,7 +939,7 @@ impl Field {
                 Some("NXM_OF_ICMP_CODE"),
                 Some("OXM_OF_ICMPV4_CODE"),
                 8,
-                sub(loc::TP_DST, 0, 8),
+                loc::TP_DST,
                 false,
                 true,
                 P::Icmpv4,
@@ -947,7 +951,7 @@ impl Field {
                 Some("NXM_NX_ICMPV6_TYPE"),
                 Some("OXM_OF_ICMPV6_TYPE"),
                 8,
-                sub(loc::TP_SRC, 0, 8),
+                loc::TP_SRC,
                 false,
                 true,
                 P::Icmpv6,
@@ -959,7 +963,7 @@ impl Field {
                 Some("NXM_NX_ICMPV6_CODE"),
                 Some("OXM_OF_ICMPV6_CODE"),
                 8,
-                sub(loc::TP_DST, 0, 8),
+                loc::TP_DST,
                 false,
                 true,
                 P::Icmpv6,

@@ -22,6 +22,15 @@ use crate::rule::{FlowModFlags, Rule};
 /// The priority OpenFlow gives a flow that does not say (`OFP_DEFAULT_PRIORITY`).
 pub const DEFAULT_PRIORITY: u32 = 32768;
 
+/// Hexadecimal as C's `%#x` prints it: `0x` and the digits, but plain `0` for zero.
+pub fn chex(v: u128) -> String {
+    if v == 0 {
+        "0".to_string()
+    } else {
+        format!("{v:#x}")
+    }
+}
+
 /// Names of the TCP flag bits, least significant first.
 const TCP_FLAG_NAMES: [&str; 9] = ["fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"];
 
@@ -161,9 +170,10 @@ pub fn format_value(
             }
         }
         ValueFormat::Hex => {
-            let _ = write!(out, "{value:#x}");
+            out.push_str(&chex(value));
             if let Some(m) = mask {
-                let _ = write!(out, "/{m:#x}");
+                out.push('/');
+                out.push_str(&chex(m));
             }
         }
         ValueFormat::Ethernet => {
@@ -240,9 +250,9 @@ impl MatchWriter<'_> {
             return;
         }
         let v = self.val(l);
-        let _ = write!(self.out, "{name}={v:#x}");
+        let _ = write!(self.out, "{name}={}", chex(v));
         if m != l.value_mask() {
-            let _ = write!(self.out, "/{m:#x}");
+            let _ = write!(self.out, "/{}", chex(m));
         }
         self.out.push(',');
     }
@@ -291,7 +301,7 @@ impl MatchWriter<'_> {
         self.hex("dp_hash", loc::DP_HASH);
         if self.mask(loc::SKB_PRIORITY) != 0 {
             let v = self.val(loc::SKB_PRIORITY);
-            let _ = write!(self.out, "skb_priority={v:#x},");
+            let _ = write!(self.out, "skb_priority={},", chex(v));
         }
         if eth {
             self.out.push_str("eth,");
@@ -540,7 +550,7 @@ pub fn format_action(out: &mut String, a: &Action, names: Option<&PortNames>) {
             let _ = write!(out, "->{}", field.name());
         }
         Action::Load { dst, value } => {
-            let _ = write!(out, "load:{value:#x}->");
+            let _ = write!(out, "load:{}->", chex(*value));
             format_subfield(out, dst);
         }
         Action::Move { src, dst } => {
@@ -625,9 +635,9 @@ pub fn format_action(out: &mut String, a: &Action, names: Option<&PortNames>) {
             out.push(')');
         }
         Action::WriteMetadata { value, mask } => {
-            let _ = write!(out, "write_metadata:{value:#x}");
+            let _ = write!(out, "write_metadata:{}", chex(u128::from(*value)));
             if *mask != u64::MAX {
-                let _ = write!(out, "/{mask:#x}");
+                let _ = write!(out, "/{}", chex(u128::from(*mask)));
             }
         }
         Action::GotoTable(t) => {

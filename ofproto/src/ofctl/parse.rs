@@ -187,9 +187,12 @@ pub fn parse_port(s: &str, names: Option<&PortNames>) -> Result<OfpPort, Error> 
     }
     if let Some(v) = parse_u128(s) {
         let n = u32::try_from(v).map_err(|_| bad())?;
-        return OfpPort::from_of11(n)
-            .filter(|p| p.is_valid())
-            .ok_or_else(bad);
+        let p = if n <= 0xffff {
+            Some(OfpPort(n))
+        } else {
+            OfpPort::from_of11(n)
+        };
+        return p.filter(|p| p.is_valid()).ok_or_else(bad);
     }
     if let Some(p) = names.and_then(|m| m.port(s)) {
         return Ok(p);
@@ -461,6 +464,8 @@ impl MatchBuilder {
             "nw_src" => (Field::Ipv4Src, Prereq::None),
             "nw_dst" => (Field::Ipv4Dst, Prereq::None),
             "nw_proto" | "ip_proto" => (Field::IpProto, Prereq::None),
+            "icmp_type" => (Field::IcmpType, Prereq::Icmp),
+            "icmp_code" => (Field::IcmpCode, Prereq::Icmp),
             k => match Field::from_name(k) {
                 Some(f) => (f, f.info().prereq),
                 None => return Ok(false),
