@@ -8,6 +8,9 @@
 //!    through rewrites `set_field` into `load` or the OpenFlow 1.0 actions (`mod_dl_src`),
 //!    which we keep as written, so for inputs with `set_field` only the match is compared.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use ofproto::ofctl::{self, FlowModCommand};
 
 const VECTORS: &str = include_str!("vectors/ofctl-vectors.txt");
