@@ -75,12 +75,12 @@ struct Bucket<T> {
     entries: Vec<Entry<T>>,
 }
 
-/// One stage of a subtable: the mask words up to `n_words` of `words`, and the flow word
-/// index to un-wildcard up to when the stage rules a packet out.
+/// One stage of a subtable: the mask words up to `n_words` of `words` (the words before
+/// the stage's end in [`STAGE_ENDS`]); they are what a lookup un-wildcards when the stage
+/// rules a packet out.
 #[derive(Clone, Debug)]
 struct Stage {
     n_words: usize,
-    flow_end: usize,
     /// Hashes of the entries' masked words up to this stage, with their counts. Empty for
     /// the last stage (the buckets serve).
     hashes: IdMap<u32>,
@@ -106,19 +106,15 @@ impl<T: Clone> Subtable<T> {
         let w = mask.words();
         let words: Vec<usize> = (0..N_WORDS).filter(|&i| w[i] != 0).collect();
         let mut stages = vec![];
-        let mut start = 0;
         for &end in &STAGE_ENDS {
             let n = words.iter().filter(|&&i| i < end).count();
             if n > stages.last().map_or(0, |s: &Stage| s.n_words) {
                 stages.push(Stage {
                     n_words: n,
-                    flow_end: end,
                     hashes: IdMap::default(),
                 });
             }
-            start = end;
         }
-        let _ = start;
         Subtable {
             mask,
             words,
@@ -256,13 +252,20 @@ impl<T: Clone> Subtable<T> {
             wi = st.n_words;
             if si < last && !st.hashes.contains_key(&finish(h)) {
                 if let Some(w) = wc.as_deref_mut() {
-                    w.or_mask_words(&self.mask, 0..st.flow_end);
+                    // The stages up to and including this one.
+                    let ww = w.masks.words_mut();
+                    for &i in &self.words[..st.n_words] {
+                        ww[i] |= mw[i];
+                    }
                 }
                 return None;
             }
         }
         if let Some(w) = wc.as_deref_mut() {
-            w.or_mask(&self.mask);
+            let ww = w.masks.words_mut();
+            for &i in &self.words {
+                ww[i] |= mw[i];
+            }
         }
         self.buckets
             .get(&finish(h))?
