@@ -31,6 +31,16 @@
 //! added, modified and removed (for flow-removed messages and revalidation), and
 //! [`TableSet::version`] goes up on every change.
 //!
+//! # Sharing with readers
+//!
+//! Lookups take `&self`; flow-mods take `&mut self`. A [`TableSet`] is cheap to clone
+//! (rules and classifier subtables are shared by `Arc`; a change copies only the subtables
+//! it touches), so the intended use from threads is read-copy-update: readers hold an
+//! `Arc<TableSet>`; the writer clones it, applies a batch of flow-mods to the clone, and
+//! publishes the clone. [`TableSet::version`] tells readers (revalidators) that something
+//! changed. Rules' counters are atomics shared across versions, so statistics pushed to a
+//! rule through an old version still count.
+//!
 //! # Time
 //!
 //! Time is the caller's: a monotonic count of milliseconds passed in as `now_ms`. Nothing
@@ -40,6 +50,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bitflags::bitflags;
 
@@ -190,6 +201,15 @@ pub struct OfTable {
     /// The most rules the table may hold (`None` = no limit).
     pub max_flows: Option<usize>,
     cls: Classifier<Arc<Rule>>,
+    /// Lookup counters, shared by the clones of a table (see [`OfTable::count_lookup`]).
+    counters: Arc<TableCounters>,
+}
+
+/// Lookup counters of a table (`ofp_table_stats`).
+#[derive(Debug, Default)]
+struct TableCounters {
+    lookups: AtomicU64,
+    matched: AtomicU64,
 }
 
 impl OfTable {
@@ -212,6 +232,24 @@ impl OfTable {
     /// Every rule, in no particular order.
     pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> + '_ {
         self.cls.iter().map(|(_, _, r)| r)
+    }
+
+    /// Counts one lookup (and whether it matched) in the table's statistics. Lookups do
+    /// not count themselves: translation counts packets, `ofproto/trace` does not. Safe to
+    /// call from any thread.
+    pub fn count_lookup(&self, matched: bool) {
+        self.counters.lookups.fetch_add(1, Ordering::Relaxed);
+        if matched {
+            self.counters.matched.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The lookup counters: (lookups, matched).
+    pub fn lookup_counts(&self) -> (u64, u64) {
+        (
+            self.counters.lookups.load(Ordering::Relaxed),
+            self.counters.matched.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -254,6 +292,26 @@ impl Default for RuleQuery {
     }
 }
 
+impl RuleQuery {
+    /// The rules a flow-mod's match, priority (if strict), cookie filter, table,
+    /// `out_port` and `out_group` select: a `dump-flows` filter parsed with
+    /// [`crate::ofctl::parse_flow_mod`] and [`FlowModCommand::Delete`] (or `DeleteStrict`)
+    /// becomes a query this way.
+    pub fn from_flow_mod(fm: &FlowMod) -> RuleQuery {
+        RuleQuery {
+            table_id: fm.table_id,
+            match_: fm.match_,
+            strict: fm.command.is_strict(),
+            priority: fm.priority,
+            cookie: fm.cookie,
+            cookie_mask: fm.cookie_mask,
+            out_port: fm.out_port,
+            out_group: fm.out_group,
+            include_hidden: false,
+        }
+    }
+}
+
 /// The tables of one switch (see the module docs).
 #[derive(Clone, Debug)]
 pub struct TableSet {
@@ -273,7 +331,7 @@ impl Default for TableSet {
 impl TableSet {
     /// 255 empty tables, table 254 hidden and read-only.
     pub fn new() -> TableSet {
-        let mut tables = vec![OfTable::default(); N_TABLES];
+        let mut tables: Vec<OfTable> = (0..N_TABLES).map(|_| OfTable::default()).collect();
         if let Some(t) = tables.get_mut(usize::from(TABLE_INTERNAL)) {
             t.flags = TableFlags::HIDDEN | TableFlags::READONLY;
         }

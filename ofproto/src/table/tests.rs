@@ -336,3 +336,161 @@ fn lookup_through_tables() {
     assert_eq!(dp.eth_src, [0; 6]);
     assert!(t.lookup(200, &f, None).is_none());
 }
+
+#[test]
+fn rule_query_from_a_dump_filter() {
+    let mut t = TableSet::new();
+    apply(
+        &mut t,
+        "table=2,cookie=0x5,in_port=1,actions=output:3",
+        C::Add,
+        0,
+    );
+    apply(
+        &mut t,
+        "table=2,cookie=0x6,in_port=1,ip,actions=output:3",
+        C::Add,
+        0,
+    );
+    apply(
+        &mut t,
+        "table=1,cookie=0x5,in_port=1,actions=output:3",
+        C::Add,
+        0,
+    );
+    let q = RuleQuery::from_flow_mod(&fm("table=2,cookie=0x5/-1,out_port=3", C::Delete));
+    let got = t.rules(&q);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].table_id, got[0].cookie), (2, 5));
+    assert_eq!(
+        t.rules(&RuleQuery::from_flow_mod(&fm("in_port=1", C::Delete)))
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn lookup_counters_are_shared_by_clones() {
+    let t = TableSet::new();
+    let copy = t.clone();
+    copy.table(0).unwrap().count_lookup(true);
+    copy.table(0).unwrap().count_lookup(false);
+    assert_eq!(t.table(0).unwrap().lookup_counts(), (2, 1));
+    assert_eq!(t.table(1).unwrap().lookup_counts(), (0, 0));
+}
+
+mod model {
+    //! Random flow-mod sequences against a naive model of the tables.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(u8, u32, u32, u64),
+        Del(bool, u8, u32, u32),
+        Mod(bool, u8, u32, u32, u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..3, 0u32..4, 0u32..3, 0u64..3).prop_map(|(t, p, prio, c)| Op::Add(t, p, prio, c)),
+            (any::<bool>(), 0u8..4, 0u32..5, 0u32..3)
+                .prop_map(|(s, t, p, prio)| Op::Del(s, t, p, prio)),
+            (any::<bool>(), 0u8..4, 0u32..5, 0u32..3, 0u64..3)
+                .prop_map(|(s, t, p, prio, c)| Op::Mod(s, t, p, prio, c)),
+        ]
+    }
+
+    /// in_port=0 stands for "no in_port" (a catch-all match).
+    fn m(port: u32) -> Match {
+        let mut m = Match::catchall();
+        if port != 0 {
+            m.set_in_port(OfpPort(port));
+        }
+        m
+    }
+
+    /// Model rule: (table, port, priority) -> (cookie, output port).
+    type ModelKey = (u8, u32, u32);
+    type ModelVal = (u64, u32);
+    type Model = std::collections::BTreeMap<ModelKey, ModelVal>;
+
+    fn covered(sel_port: u32, port: u32) -> bool {
+        sel_port == 0 || sel_port == port
+    }
+
+    proptest! {
+        #[test]
+        fn tables_follow_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut t = TableSet::new();
+            let mut model = Model::new();
+            for (i, o) in ops.iter().enumerate() {
+                let out = u32::try_from(i).unwrap() + 1;
+                match *o {
+                    Op::Add(table, port, prio, cookie) => {
+                        let mut f = FlowMod::new(C::Add, m(port));
+                        f.table_id = table;
+                        f.priority = prio;
+                        f.new_cookie = Some(cookie);
+                        f.actions = vec![Action::Output(OfpPort(out))];
+                        t.flow_mod(&f, 0, Origin::OpenFlow).unwrap();
+                        model.insert((table, port, prio), (cookie, out));
+                    }
+                    Op::Del(strict, table, port, prio) => {
+                        let mut f = FlowMod::new(
+                            if strict { C::DeleteStrict } else { C::Delete },
+                            m(port),
+                        );
+                        f.table_id = if table == 3 { TABLE_ALL } else { table };
+                        f.priority = prio;
+                        let r = t.flow_mod(&f, 0, Origin::OpenFlow).unwrap();
+                        let before = model.len();
+                        model.retain(|&(tb, p, pr), _| {
+                            let tmatch = table == 3 || tb == table;
+                            let hit = if strict { p == port && pr == prio } else { covered(port, p) };
+                            !(tmatch && hit)
+                        });
+                        prop_assert_eq!(r.removed.len(), before - model.len());
+                    }
+                    Op::Mod(strict, table, port, prio, cookie) => {
+                        let mut f = FlowMod::new(
+                            if strict { C::ModifyStrict } else { C::Modify },
+                            m(port),
+                        );
+                        f.table_id = if table == 3 { TABLE_ALL } else { table };
+                        f.priority = prio;
+                        f.cookie = cookie;
+                        f.cookie_mask = u64::MAX;
+                        f.actions = vec![Action::Output(OfpPort(out))];
+                        let r = t.flow_mod(&f, 0, Origin::OpenFlow).unwrap();
+                        let mut n = 0;
+                        for (&(tb, p, pr), v) in model.iter_mut() {
+                            let tmatch = table == 3 || tb == table;
+                            let hit = if strict { p == port && pr == prio } else { covered(port, p) };
+                            if tmatch && hit && v.0 == cookie {
+                                v.1 = out;
+                                n += 1;
+                            }
+                        }
+                        prop_assert_eq!(r.modified.len(), n);
+                    }
+                }
+            }
+            let mut got: Vec<(ModelKey, ModelVal)> = t
+                .all_rules(false)
+                .iter()
+                .map(|r| {
+                    let port = if r.match_.is_catchall() { 0 } else { r.match_.flow().in_port().0 };
+                    let out = match r.actions.first() {
+                        Some(Action::Output(p)) => p.0,
+                        _ => 0,
+                    };
+                    ((r.table_id, port, r.priority), (r.cookie, out))
+                })
+                .collect();
+            got.sort();
+            let want: Vec<_> = model.into_iter().collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
