@@ -529,6 +529,13 @@ fn check_one(a: &Action, flow: &mut Flow) -> Result<(), Error> {
             ..
         } => {
             need(*field, flow)?;
+            if *field == Field::VlanVid && flow.vlan_tci() & vlan::CFI == 0 {
+                // OpenFlow 1.2+ set-field of the VLAN id needs a tag (push_vlan first).
+                return Err(Error::BadPrereq {
+                    field: "vlan_vid",
+                    requires: crate::fields::Prereq::Vlan.describe(),
+                });
+            }
             if matches!(field, Field::VlanTci | Field::VlanVid | Field::DlVlan) {
                 // Writing the TCI may add or remove the tag; be permissive afterwards.
                 flow.set_vlan_tci(flow.vlan_tci() | vlan::CFI);
@@ -627,6 +634,16 @@ mod tests {
             },
         ];
         assert_eq!(check_actions(&pcp, &m, 0, 254), Ok(()));
+        let vid = Action::SetField {
+            field: Field::VlanVid,
+            value: 0x1005,
+            mask: 0x1fff,
+        };
+        assert!(check_actions(std::slice::from_ref(&vid), &m, 0, 254).is_err());
+        assert_eq!(
+            check_actions(&[Action::PushVlan(0x8100), vid], &m, 0, 254),
+            Ok(())
+        );
         assert!(outputs_to(
             &[Action::WriteActions(vec![Action::Output(OfpPort(4))])],
             OfpPort(4)

@@ -161,7 +161,8 @@ pub fn format_value(
     } else {
         (1u128 << info.n_bits) - 1
     };
-    let mask = mask.filter(|m| *m & full != full);
+    let valid = field.valid_bits();
+    let mask = mask.filter(|m| *m & full != full && *m & valid != valid);
     match info.format {
         ValueFormat::Decimal => {
             let _ = write!(out, "{value}");
