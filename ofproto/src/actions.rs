@@ -253,7 +253,8 @@ pub enum Action {
     /// `push_vlan:<tpid>`.
     PushVlan(u16),
     /// `dec_ttl` or `dec_ttl(<id>,...)`: decrement the TTL; at zero send to the listed
-    /// controllers (reason `invalid_ttl`).
+    /// controllers (reason `invalid_ttl`). An empty list (plain `dec_ttl`) means controller
+    /// id 0, but prints differently from `dec_ttl(0)`, as in OVS.
     DecTtl(Vec<u16>),
     /// `resubmit:<port>`, `resubmit(<port>,<table>)`, `resubmit(,<table>)`: look the packet up
     /// again, as if from `port` (`None`: the actual in_port), in `table` (`None`: the current

@@ -183,7 +183,7 @@ fn plain_action() -> impl Strategy<Value = Action> {
             ])),
             mask: 0xffff_ffff_ffff
         }),
-        proptest::collection::vec(1u16..100, 0..3).prop_map(Action::DecTtl),
+        proptest::collection::vec(0u16..100, 0..3).prop_map(Action::DecTtl),
         (
             proptest::option::of(1u32..100),
             proptest::option::of(0u8..255)

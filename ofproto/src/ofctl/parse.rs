@@ -61,9 +61,16 @@ impl<'a> Tokenizer<'a> {
             self.rest = s;
             return Ok(None);
         }
-        let key_end = s
-            .find(|c: char| matches!(c, '=' | ':' | '(') || SEPARATORS.contains(&c))
-            .unwrap_or(s.len());
+        let key_end = if let Some(q) = s.strip_prefix('"') {
+            // A quoted port name standing alone (`"my port"` as an action).
+            let close = q
+                .find('"')
+                .ok_or_else(|| Error::parse(item_text(s), "missing closing `\"`"))?;
+            close + 2
+        } else {
+            s.find(|c: char| matches!(c, '=' | ':' | '(') || SEPARATORS.contains(&c))
+                .unwrap_or(s.len())
+        };
         let key = &s[..key_end];
         let after = &s[key_end..];
         let (delim, value, rest) = match after.chars().next() {
@@ -937,9 +944,6 @@ fn parse_one_action(item: &Item<'_>, names: Option<&PortNames>) -> Result<Action
                 for id in v.split(',') {
                     ids.push(parse_num::<u16>(t, id.trim(), "controller id")?);
                 }
-                if ids == [0] {
-                    ids.clear();
-                }
                 Action::DecTtl(ids)
             }
         },
@@ -1055,4 +1059,136 @@ fn parse_action_list(s: &str, names: Option<&PortNames>) -> Result<Vec<Action>, 
 /// `load` to a read-only field.
 pub fn parse_actions(s: &str, names: Option<&PortNames>) -> Result<Vec<Action>, Error> {
     parse_action_list(s, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ofctl::format::{actions_to_string, match_to_string};
+
+    fn names() -> PortNames {
+        let mut n = PortNames::new();
+        n.insert("p1", OfpPort(1));
+        n.insert("eth0", OfpPort(2));
+        n.insert("my port", OfpPort(3));
+        n.insert("7", OfpPort(8));
+        n
+    }
+
+    #[test]
+    fn port_names_in_matches_and_actions() {
+        let n = names();
+        let fm = parse_flow_mod(
+            "in_port=p1,actions=output:eth0,\"my port\",enqueue:eth0:3,resubmit(p1,2)",
+            FlowModCommand::Add,
+            Some(&n),
+        )
+        .unwrap();
+        assert_eq!(fm.match_.flow().in_port(), OfpPort(1));
+        assert_eq!(
+            actions_to_string(&fm.actions, Some(&n)),
+            "output:eth0,output:\"my port\",enqueue:eth0:3,resubmit(p1,2)"
+        );
+        assert_eq!(
+            actions_to_string(&fm.actions, None),
+            "output:2,output:3,enqueue:2:3,resubmit(1,2)"
+        );
+        assert_eq!(match_to_string(&fm.match_, None, Some(&n)), "in_port=p1");
+        // A name that looks like a number is quoted when printed, and numbers stay numbers.
+        let fm = parse_flow_mod(
+            "in_port=\"7\",actions=output:7",
+            FlowModCommand::Add,
+            Some(&n),
+        )
+        .unwrap();
+        assert_eq!(fm.match_.flow().in_port(), OfpPort(8));
+        assert_eq!(match_to_string(&fm.match_, None, Some(&n)), "in_port=\"7\"");
+        assert_eq!(fm.actions, vec![Action::Output(OfpPort(7))]);
+        assert!(
+            parse_flow_mod("in_port=nope,actions=drop", FlowModCommand::Add, Some(&n)).is_err()
+        );
+    }
+
+    #[test]
+    fn separators_and_spellings() {
+        let a = parse_flow_mod(
+            "  priority=7 in_port=1\ttcp ,tp_dst:80 actions=output:2,NORMAL",
+            FlowModCommand::Add,
+            None,
+        )
+        .unwrap();
+        let b = parse_flow_mod(
+            "priority=7,in_port=1,tcp,tp_dst=80,actions=output:2,NORMAL",
+            FlowModCommand::Add,
+            None,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            parse_actions("normal,local,Flood,all,in_port,2", None).unwrap(),
+            vec![
+                Action::Output(OfpPort::NORMAL),
+                Action::Output(OfpPort::LOCAL),
+                Action::Output(OfpPort::FLOOD),
+                Action::Output(OfpPort::ALL),
+                Action::Output(OfpPort::IN_PORT),
+                Action::Output(OfpPort(2)),
+            ]
+        );
+        assert_eq!(parse_actions("drop", None).unwrap(), vec![]);
+        assert_eq!(parse_actions("", None).unwrap(), vec![]);
+        assert!(
+            parse_actions("output:ANY", None).is_err() || {
+                let a = parse_actions("output:ANY", None).unwrap();
+                crate::actions::check_actions(&a, &Match::catchall(), 0, 254).is_err()
+            }
+        );
+    }
+
+    #[test]
+    fn commands_and_cookies() {
+        let m = parse_flow_mod("cookie=0x5,actions=drop", FlowModCommand::Modify, None).unwrap();
+        assert_eq!((m.new_cookie, m.cookie_mask), (Some(5), 0));
+        let d = parse_flow_mod(
+            "cookie=0x5/-1,out_port=2,out_group=3",
+            FlowModCommand::Delete,
+            None,
+        )
+        .unwrap();
+        assert_eq!((d.cookie, d.cookie_mask), (5, u64::MAX));
+        assert_eq!((d.out_port, d.out_group), (OfpPort(2), 3));
+        assert!(parse_flow_mod("cookie=0x5", FlowModCommand::Delete, None).is_err());
+        assert!(parse_flow_mod("in_port=1,actions=drop", FlowModCommand::Delete, None).is_err());
+        assert!(parse_flow_mod("in_port=1", FlowModCommand::DeleteStrict, None).is_ok());
+        // Dump output parses back, its statistics ignored.
+        let fm = parse_flow_mod(
+            " cookie=0x0, duration=0.014s, table=0, n_packets=0, n_bytes=0, idle_timeout=10, \
+             idle_age=0, priority=100,in_port=1 actions=output:2",
+            FlowModCommand::Add,
+            None,
+        )
+        .unwrap();
+        assert_eq!((fm.priority, fm.idle_timeout, fm.table_id), (100, 10, 0));
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(parse_u128("0x10"), Some(16));
+        assert_eq!(parse_u128("10"), Some(10));
+        assert_eq!(parse_u128("0x"), None);
+        assert_eq!(parse_u128("-1"), None);
+        assert_eq!(parse_u128("1e3"), None);
+        assert_eq!(parse_u128(&"f".repeat(40)), None);
+        assert_eq!(parse_tcp_flags("t", "+syn-ack").unwrap(), (0x2, 0x12));
+        assert_eq!(parse_tcp_flags("t", "syn|ack").unwrap(), (0x12, 0xfff));
+        assert_eq!(parse_tcp_flags("t", "0x12/0x12").unwrap(), (0x12, 0x12));
+        assert_eq!(parse_tcp_flags("t", "+[200]").unwrap(), (0x200, 0x200));
+        assert!(parse_tcp_flags("t", "+syn+syn").is_err());
+        assert!(parse_tcp_flags("t", "+bogus").is_err());
+        let (m, _) = parse_match("ip,nw_dst=10.0.0.0/255.255.0.0", None).unwrap();
+        assert_eq!(m.flow().nw_dst(), Ipv4Addr::new(10, 0, 0, 0));
+        assert_eq!(m.mask().nw_dst(), Ipv4Addr::new(255, 255, 0, 0));
+        assert!(parse_match("ip,nw_dst=10.0.0.0/33", None).is_err());
+        assert!(parse_match("ipv6,ipv6_dst=::/129", None).is_err());
+    }
 }
