@@ -370,6 +370,144 @@ impl Action {
     }
 }
 
+impl Action {
+    /// Applies this action to `flow` if it is one that only rewrites header or metadata
+    /// fields (`set_field`, `load`, `move`, the `mod_*` actions, VLAN push/pop/strip, queue
+    /// and TTL-free rewrites), and returns whether it was such an action. Other actions
+    /// (output, resubmit, controller, `dec_ttl`, instructions) are left to translation and
+    /// return `false`.
+    ///
+    /// A field write whose prerequisites `flow` does not meet is skipped, as OVS skips it.
+    /// When `wc` is given, the bits read to decide (prerequisites, `move` sources) are
+    /// un-wildcarded; which written bits to un-wildcard is translation's policy.
+    pub fn apply_to_flow(&self, flow: &mut Flow, mut wc: Option<&mut FlowWildcards>) -> bool {
+        match self {
+            Action::SetField { field, value, mask } => {
+                set_checked(*field, *value, *mask, flow, wc.as_deref_mut())
+            }
+            Action::Load { dst, value } => set_checked(
+                dst.field,
+                *value << dst.ofs,
+                dst.mask(),
+                flow,
+                wc.as_deref_mut(),
+            ),
+            Action::Move { src, dst } => {
+                if src.field.prereqs_ok(flow, wc.as_deref_mut()) {
+                    if let Some(w) = wc.as_deref_mut() {
+                        src.unwildcard(w);
+                    }
+                    let v = src.get(flow);
+                    set_checked(dst.field, v << dst.ofs, dst.mask(), flow, wc.as_deref_mut());
+                }
+            }
+            Action::SetEthSrc(a) => set_checked(
+                Field::EthSrc,
+                eth_value(*a),
+                u128::MAX,
+                flow,
+                wc.as_deref_mut(),
+            ),
+            Action::SetEthDst(a) => set_checked(
+                Field::EthDst,
+                eth_value(*a),
+                u128::MAX,
+                flow,
+                wc.as_deref_mut(),
+            ),
+            Action::SetIpv4Src(a) => {
+                set_checked(
+                    Field::Ipv4Src,
+                    u128::from(u32::from(*a)),
+                    u128::MAX,
+                    flow,
+                    wc.as_deref_mut(),
+                );
+            }
+            Action::SetIpv4Dst(a) => {
+                set_checked(
+                    Field::Ipv4Dst,
+                    u128::from(u32::from(*a)),
+                    u128::MAX,
+                    flow,
+                    wc.as_deref_mut(),
+                );
+            }
+            Action::SetIpDscp(t) => {
+                set_checked(Field::NwTos, u128::from(*t), 0xfc, flow, wc.as_deref_mut())
+            }
+            Action::SetIpEcn(e) => {
+                set_checked(Field::IpEcn, u128::from(*e), 0x3, flow, wc.as_deref_mut())
+            }
+            Action::SetIpTtl(t) => {
+                set_checked(Field::IpTtl, u128::from(*t), 0xff, flow, wc.as_deref_mut())
+            }
+            Action::SetL4Src(p) => {
+                if crate::fields::Prereq::L4.ok(flow, wc.as_deref_mut()) {
+                    flow.set_tp_src(*p);
+                }
+            }
+            Action::SetL4Dst(p) => {
+                if crate::fields::Prereq::L4.ok(flow, wc.as_deref_mut()) {
+                    flow.set_tp_dst(*p);
+                }
+            }
+            Action::SetVlanVid(vid) => {
+                if flow.vlan_tci() & vlan::CFI == 0 {
+                    push_vlan(flow, dpif::odp::eth_type::VLAN);
+                }
+                let tci = (flow.vlan_tci() & !vlan::VID_MASK) | (vid & vlan::VID_MASK);
+                flow.set_vlan_tci(tci);
+            }
+            Action::SetVlanPcp(pcp) => {
+                if flow.vlan_tci() & vlan::CFI == 0 {
+                    push_vlan(flow, dpif::odp::eth_type::VLAN);
+                }
+                let tci = (flow.vlan_tci() & !vlan::PCP_MASK)
+                    | ((u16::from(*pcp) << vlan::PCP_SHIFT) & vlan::PCP_MASK);
+                flow.set_vlan_tci(tci);
+            }
+            Action::PushVlan(tpid) => push_vlan(flow, *tpid),
+            Action::PopVlan | Action::StripVlan => {
+                let inner = flow.vlan(1);
+                flow.set_vlan(0, inner);
+                flow.set_vlan(1, dpif::odp::Vlan::default());
+            }
+            Action::SetQueue(_) | Action::PopQueue | Action::Note(_) => {}
+            _ => return false,
+        }
+        true
+    }
+}
+
+fn set_checked(
+    field: Field,
+    value: u128,
+    mask: u128,
+    flow: &mut Flow,
+    wc: Option<&mut FlowWildcards>,
+) {
+    if field.prereqs_ok(flow, wc) {
+        field.set_masked(flow, value, mask);
+    }
+}
+
+fn eth_value(a: EthAddr) -> u128 {
+    let b = a.0;
+    u128::from(u64::from_be_bytes([
+        0, 0, b[0], b[1], b[2], b[3], b[4], b[5],
+    ]))
+}
+
+/// Pushes a VLAN tag: the outer tag moves inward, and the new tag copies its id and
+/// priority (OpenFlow 1.1+ `push_vlan`), or is 0 when there was none.
+fn push_vlan(flow: &mut Flow, tpid: u16) {
+    let outer = flow.vlan(0);
+    flow.set_vlan(1, outer);
+    let tci = if outer.present() { outer.tci } else { 0 } | vlan::CFI;
+    flow.set_vlan(0, dpif::odp::Vlan { tpid, tci });
+}
+
 /// Whether any action of `actions` outputs to `port` (see [`Action::outputs_to`]).
 pub fn outputs_to(actions: &[Action], port: OfpPort) -> bool {
     actions.iter().any(|a| a.outputs_to(port))
@@ -554,6 +692,55 @@ fn check_one(a: &Action, flow: &mut Flow) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn applying_rewrites() {
+        let mut f = Flow::zero();
+        f.set_dl_type(0x0800);
+        f.set_nw_proto(6);
+        let mut wc = FlowWildcards::catchall();
+        for a in [
+            Action::SetField {
+                field: Field::TcpDst,
+                value: 80,
+                mask: 0xffff,
+            },
+            Action::Load {
+                dst: SubField::new(Field::Reg(1), 8, 8).unwrap(),
+                value: 0xab,
+            },
+            Action::Move {
+                src: SubField::new(Field::Reg(1), 8, 8).unwrap(),
+                dst: SubField::new(Field::Reg(2), 0, 8).unwrap(),
+            },
+            Action::SetIpDscp(0xb8),
+            Action::SetVlanVid(10),
+            Action::PushVlan(0x88a8),
+        ] {
+            assert!(a.apply_to_flow(&mut f, Some(&mut wc)), "{a:?}");
+        }
+        assert_eq!(f.tp_dst(), 80);
+        assert_eq!((f.reg(1), f.reg(2)), (0xab00, 0xab));
+        assert_eq!(f.nw_tos(), 0xb8);
+        assert_eq!(f.vlan(0).tpid, 0x88a8);
+        assert_eq!(f.vlan(0).vid(), 10);
+        assert_eq!(f.vlan(1).tpid, 0x8100);
+        assert_eq!(wc.masks.reg(1), 0xff00, "move read reg1[8..15]");
+        assert_eq!(wc.masks.nw_proto(), 0xff, "prerequisite examined");
+        assert!(Action::PopVlan.apply_to_flow(&mut f, None));
+        assert_eq!(f.vlan(0).tpid, 0x8100);
+        assert!(!f.vlan(1).present());
+        assert!(!Action::Output(OfpPort(1)).apply_to_flow(&mut f, None));
+        // A write without its prerequisites is skipped.
+        let mut g = Flow::zero();
+        Action::SetField {
+            field: Field::Ipv4Dst,
+            value: 1,
+            mask: u128::MAX,
+        }
+        .apply_to_flow(&mut g, None);
+        assert!(g.is_zero());
+    }
 
     #[test]
     fn subfield_bits() {

@@ -20,6 +20,10 @@
 //! `nw_src`/`nw_dst`, ARP's opcode is `nw_proto`, ICMP type and code are `tp_src`/`tp_dst`,
 //! IPv6 ND's source and target link-layer addresses are `arp_sha`/`arp_tha`.
 //!
+//! New fields (tunnel metadata, connection tracking, MPLS) are added as further words: give
+//! them a [`Loc`] in [`loc`], keep [`STAGE_ENDS`] grouping words by layer, and extend the
+//! datapath conversions; everything else works on words and follows.
+//!
 //! # Ports
 //!
 //! OpenFlow port numbers ([`OfpPort`]) are kept as OVS keeps them internally: the OpenFlow
@@ -673,6 +677,13 @@ impl Flow {
         k.ipv6_dst = self.ipv6_dst().octets();
         k.nd_target = self.nd_target().octets();
         k
+    }
+}
+
+impl fmt::Display for Flow {
+    /// The flow as `ofproto/trace` prints it on its `Flow:` line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::ofctl::format::format_flow_debug(self, f)
     }
 }
 
