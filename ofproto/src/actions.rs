@@ -443,12 +443,12 @@ impl Action {
                 set_checked(Field::IpTtl, u128::from(*t), 0xff, flow, wc.as_deref_mut())
             }
             Action::SetL4Src(p) => {
-                if crate::fields::Prereq::L4.ok(flow, wc.as_deref_mut()) {
+                if crate::fields::Prereq::L4.ok(flow, wc) {
                     flow.set_tp_src(*p);
                 }
             }
             Action::SetL4Dst(p) => {
-                if crate::fields::Prereq::L4.ok(flow, wc.as_deref_mut()) {
+                if crate::fields::Prereq::L4.ok(flow, wc) {
                     flow.set_tp_dst(*p);
                 }
             }
