@@ -433,15 +433,19 @@ impl<T: Clone> Classifier<T> {
             })
     }
 
-    /// Whether an entry of priority `priority` overlaps `m` (some packet could match both).
+    /// Whether an entry of priority `priority` with a match other than `m` overlaps `m`
+    /// (some packet could match both). An entry with exactly `m` does not count: an add
+    /// replaces it.
     pub fn overlaps(&self, m: &Match, priority: u32) -> bool {
         self.subtables
             .iter()
             .filter(|st| st.priorities.contains_key(&priority))
             .any(|st| {
                 st.buckets.values().flatten().any(|b| {
+                    let other = Match::from_parts(&b.key, &st.mask);
                     b.entries.iter().any(|e| e.priority == priority)
-                        && Match::from_parts(&b.key, &st.mask).overlaps(m)
+                        && other != *m
+                        && other.overlaps(m)
                 })
             })
     }
@@ -563,6 +567,13 @@ mod tests {
         assert_eq!(c.iter_covered(&Match::catchall()).count(), 5);
         assert_eq!(c.iter().count(), 5);
         assert!(c.overlaps(&Match::catchall(), 1));
+        let mut one: Classifier<u32> = Classifier::new();
+        one.insert(&m_in_port(1), 1, 1);
+        assert!(
+            !one.overlaps(&m_in_port(1), 1),
+            "identical matches do not count"
+        );
+        assert!(one.overlaps(&Match::catchall(), 1));
         assert!(!c.overlaps(&Match::catchall(), 2));
         assert!(!c.overlaps(&m_in_port(9), 1));
     }

@@ -15,8 +15,8 @@
 //!
 //! * **add** inserts a rule; one with an identical match and priority in the same table is
 //!   replaced (its counters carried over unless `reset_counts`); with `check_overlap` an add
-//!   that overlaps a rule of the same priority fails with `OFPFMFC_OVERLAP`. Table 255
-//!   means table 0.
+//!   that overlaps another rule (not an identical one) of the same priority fails with
+//!   `OFPFMFC_OVERLAP`. Table 255 means table 0.
 //! * **modify** changes the actions of every rule the match covers (loose); **modify
 //!   strict** only that of the rule with the same match and priority. Both keep the rules'
 //!   timeouts, flags and creation time and can be restricted by `cookie`/`cookie_mask`;

@@ -68,6 +68,13 @@ fn check_overlap() {
     let e = t.flow_mod(&overlapping, 0, Origin::OpenFlow).unwrap_err();
     assert_eq!(e, Error::Overlap);
     assert_eq!(e.ofp_error().map(|o| o.name), Some("OFPFMFC_OVERLAP"));
+    // An identical rule is replaced, not an overlap (as Open vSwitch 3.1 does).
+    apply(
+        &mut t,
+        "priority=5,ip,nw_dst=10.0.0.0/8,check_overlap,actions=NORMAL",
+        C::Add,
+        0,
+    );
     // Other priority or disjoint: fine.
     apply(
         &mut t,
