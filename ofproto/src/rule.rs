@@ -149,14 +149,17 @@ impl Rule {
     }
 
     /// Whether the rule's idle or hard timeout has passed at `now_ms`, and which; the hard
-    /// timeout wins when both have.
+    /// timeout wins when both have. The hard timeout counts from the last add or modify,
+    /// the idle timeout from the last packet (or the add).
     pub fn expired(&self, now_ms: u64) -> Option<RemovedReason> {
         if self.hard_timeout != 0 && now_ms > self.modified_ms + u64::from(self.hard_timeout) * 1000
         {
             return Some(RemovedReason::HardTimeout);
         }
         if self.idle_timeout != 0 {
-            let used = self.stats().used_ms.max(self.modified_ms);
+            // A modify restarts the hard timeout (it counts from `modified_ms`) but not the
+            // idle timeout, as in OVS.
+            let used = self.stats().used_ms.max(self.created_ms);
             if now_ms > used + u64::from(self.idle_timeout) * 1000 {
                 return Some(RemovedReason::IdleTimeout);
             }
