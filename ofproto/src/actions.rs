@@ -74,17 +74,20 @@ impl SubField {
         } else {
             (1u128 << self.n_bits) - 1
         };
-        m << self.ofs
+        m.checked_shl(self.ofs).unwrap_or(0)
     }
 
     /// The bits' value in `flow` (shifted down to bit 0).
     pub fn get(&self, flow: &Flow) -> u128 {
-        (self.field.get(flow) & self.mask()) >> self.ofs
+        (self.field.get(flow) & self.mask())
+            .checked_shr(self.ofs)
+            .unwrap_or(0)
     }
 
     /// Writes `v` (its low `n_bits` bits) into the bits in `flow`.
     pub fn set(&self, flow: &mut Flow, v: u128) {
-        self.field.set_masked(flow, v << self.ofs, self.mask());
+        self.field
+            .set_masked(flow, v.checked_shl(self.ofs).unwrap_or(0), self.mask());
     }
 
     /// Un-wildcards the bits in `wc` (a read of them).
@@ -387,7 +390,7 @@ impl Action {
             }
             Action::Load { dst, value } => set_checked(
                 dst.field,
-                *value << dst.ofs,
+                value.checked_shl(dst.ofs).unwrap_or(0),
                 dst.mask(),
                 flow,
                 wc.as_deref_mut(),
@@ -398,7 +401,13 @@ impl Action {
                         src.unwildcard(w);
                     }
                     let v = src.get(flow);
-                    set_checked(dst.field, v << dst.ofs, dst.mask(), flow, wc.as_deref_mut());
+                    set_checked(
+                        dst.field,
+                        v.checked_shl(dst.ofs).unwrap_or(0),
+                        dst.mask(),
+                        flow,
+                        wc.as_deref_mut(),
+                    );
                 }
             }
             Action::SetEthSrc(a) => set_checked(

@@ -47,15 +47,27 @@ pub const STAGE_ENDS: [usize; 4] = [12, 15, 25, N_WORDS];
 /// when `bits` is 128, the whole of words `word` (high half) and `word + 1` (low half).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Loc {
-    /// Word index.
-    pub word: usize,
-    /// Bit position of the least significant bit within the word.
-    pub shift: u32,
-    /// Width in bits (1..=64, or 128).
-    pub bits: u32,
+    pub(crate) word: usize,
+    pub(crate) shift: u32,
+    pub(crate) bits: u32,
 }
 
 impl Loc {
+    /// Word index.
+    pub const fn word(&self) -> usize {
+        self.word
+    }
+
+    /// Bit position of the least significant bit within the word.
+    pub const fn shift(&self) -> u32 {
+        self.shift
+    }
+
+    /// Width in bits (1..=64, or 128).
+    pub const fn bits(&self) -> u32 {
+        self.bits
+    }
+
     const fn new(word: usize, shift: u32, bits: u32) -> Loc {
         Loc { word, shift, bits }
     }
@@ -135,19 +147,20 @@ pub mod loc {
     /// TCP flags.
     pub const TCP_FLAGS: Loc = Loc::new(25, 16, 16);
 
-    /// Register `i` (0..16).
+    /// Register `i` (0..16; larger values are taken modulo 16).
     pub const fn reg(i: usize) -> Loc {
+        let i = i % 16;
         Loc::new(REGS_WORD + i / 2, if i & 1 == 0 { 32 } else { 0 }, 32)
     }
 
-    /// 64-bit register `i` (0..8): `reg(2i)` (high) and `reg(2i+1)`.
+    /// 64-bit register `i` (0..8, modulo 8): `reg(2i)` (high) and `reg(2i+1)`.
     pub const fn xreg(i: usize) -> Loc {
-        Loc::new(REGS_WORD + i, 0, 64)
+        Loc::new(REGS_WORD + i % 8, 0, 64)
     }
 
-    /// 128-bit register `i` (0..4): `reg(4i)` (most significant) to `reg(4i+3)`.
+    /// 128-bit register `i` (0..4, modulo 4): `reg(4i)` (most significant) to `reg(4i+3)`.
     pub const fn xxreg(i: usize) -> Loc {
-        Loc::new(REGS_WORD + 2 * i, 0, 128)
+        Loc::new(REGS_WORD + 2 * (i % 4), 0, 128)
     }
 }
 
