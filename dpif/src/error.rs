@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// [`Error::NotFound`] (`ENOENT`/`ENODEV`), [`Error::Exists`] (`EEXIST`), [`Error::Busy`]
 /// (`EBUSY`), [`Error::NotSupported`] (`EOPNOTSUPP`), [`Error::TooBig`] (`EFBIG`),
 /// [`Error::NoSpace`] (`ENOSPC`). [`Error::errno`] gives the errno in every case.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A network device failed.

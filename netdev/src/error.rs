@@ -10,7 +10,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Every variant names the operation and the device, so a message read in a log or in
 /// `Interface.error` says what failed and where. [`Error::errno`] gives the errno where the
 /// failure came from the kernel: OVS's behaviour often branches on the exact errno.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A system call failed.

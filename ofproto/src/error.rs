@@ -1,6 +1,9 @@
 //! [`Error`]: everything that can go wrong in the OpenFlow model, with the OpenFlow error
 //! (type and code) that the wire protocol reports for it.
 
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 /// An OpenFlow error type and code (OpenFlow 1.3 numbering), with its spec name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct OfpError {
@@ -125,6 +128,37 @@ pub enum Error {
     /// The table holds as many rules as it may.
     #[error("table {0} is full")]
     TableFull(u8),
+    /// The datapath failed.
+    #[error(transparent)]
+    Dpif(#[from] dpif::Error),
+    /// A network device failed.
+    #[error(transparent)]
+    Netdev(#[from] netdev::Error),
+    /// No port has this number or name.
+    #[error("{op}: no port {port}")]
+    NoSuchPort {
+        /// The operation.
+        op: &'static str,
+        /// The port's number or name.
+        port: String,
+    },
+    /// The port number or name is taken.
+    #[error("{op}: port {port} already exists")]
+    PortExists {
+        /// The operation.
+        op: &'static str,
+        /// The port's number or name.
+        port: String,
+    },
+    /// The provider cannot do this.
+    #[error("{op} is not supported")]
+    NotSupported {
+        /// The operation.
+        op: &'static str,
+    },
+    /// An argument is invalid (a bad appctl argument, a bad configuration value).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Error {
@@ -153,6 +187,12 @@ impl Error {
             Error::BadOutPort(_) => OfpError::BAC_BAD_OUT_PORT,
             Error::BadInstructionOrder(_) => OfpError::BIC_UNSUP_INST,
             Error::TableFull(_) => OfpError::FMFC_TABLE_FULL,
+            Error::NoSuchPort { .. } => OfpError::BAC_BAD_OUT_PORT,
+            Error::Dpif(_)
+            | Error::Netdev(_)
+            | Error::PortExists { .. }
+            | Error::NotSupported { .. }
+            | Error::Invalid(_) => return None,
         })
     }
 }

@@ -18,6 +18,11 @@
 //!   [`FlowMod`]s with OpenFlow semantics; [`Rule`] is one flow entry.
 //! * [`ofctl`] parses and prints the flow syntax of `ovs-ofctl`.
 //!
+//! # The provider interface
+//!
+//! [`OfprotoClass`] and [`Ofproto`] are the seam between the bridge layer and an OpenFlow
+//! switch implementation (OVS's `ofproto-provider.h`).
+//!
 //! ```
 //! use ofproto::{Flow, FlowWildcards, OfpPort, Origin, TableSet, ofctl};
 //! use ofproto::ofctl::FlowModCommand;
@@ -42,15 +47,20 @@ pub mod fields;
 pub mod flow;
 pub mod matching;
 pub mod ofctl;
+mod provider;
 pub mod rule;
 pub mod table;
 
 pub use actions::{Action, Controller, PacketInReason, SubField, check_actions};
 pub use classifier::Classifier;
-pub use error::{Error, OfpError};
+pub use error::{Error, OfpError, Result};
 pub use fields::{Field, Prereq};
 pub use flow::{Flow, FlowWildcards, OfpPort};
 pub use matching::Match;
+pub use provider::{
+    BundleSettings, FailMode, FdbEntry, MacTableConfig, Ofproto, OfprotoClass, OfprotoPort,
+    VlanMode,
+};
 pub use rule::{FlowModFlags, RemovedReason, Rule, RuleStats, StatsSnapshot};
 pub use table::{
     FlowMod, FlowModCommand, FlowModResult, N_TABLES, OfTable, Origin, RuleQuery, TABLE_ALL,
