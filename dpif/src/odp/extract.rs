@@ -132,7 +132,6 @@ pub(crate) struct Ipv6Exts {
     pub frag: u8,
     /// Whether a routing header with segments left was seen (then the L4 pseudo header uses
     /// the final destination, not the header's destination).
-    #[allow(dead_code)] // Read by `execute`, which lands next.
     pub rh_active: bool,
 }
 
@@ -551,4 +550,4 @@ pub fn hash_5tuple_symmetric(key: &FlowKey, basis: u32) -> u32 {
 #[cfg(test)]
 #[allow(clippy::cast_possible_truncation)] // Test packets are far below 64 KiB.
 #[path = "extract_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -7,12 +7,13 @@
 //! * [`KeyAttr`] is the netlink attribute form of a key (and mask), lossless: attributes this
 //!   crate does not model survive a parse/emit round trip as [`KeyAttr::Other`].
 //! * [`Action`] is one datapath action.
-//! * [`extract()`] parses a packet into its [`FlowKey`]; [`csum`] holds the checksum helpers
-//!   that packet rewriting uses.
+//! * [`extract()`] parses a packet into its [`FlowKey`]; [`execute()`] runs actions on it;
+//!   [`csum`] holds the checksum helpers that packet rewriting uses.
 
 mod action;
 mod attr;
 pub mod csum;
+pub mod execute;
 pub mod extract;
 pub mod hash;
 mod key;
@@ -24,6 +25,7 @@ pub use attr::{
     ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
     OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE,
 };
+pub use execute::{ExecuteCallbacks, execute};
 pub use extract::{extract, hash_5tuple, hash_5tuple_symmetric};
 pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
 pub use ufid::Ufid;
