@@ -6,8 +6,17 @@
 //! [`Config`] is the desired state, shaped like OVS's `Open_vSwitch` schema (bridges, ports,
 //! interfaces and their settings). Its file source is a TOML file read with [`Config::load`]
 //! or [`Config::from_toml_str`]; see the [`config`] module for the format and the checks.
+//!
+//! [`Switch`] runs the bridges: [`Switch::reconfigure`] turns a [`Config`] into ofprotos,
+//! ports and interfaces in the order of OVS's `bridge_reconfigure`, touching only what
+//! changed; see the [`switch`] module. [`Registries`] is the one place where device and
+//! datapath classes are registered. The [`commands`] module answers the `ovs-appctl` commands
+//! of the bridge layer (`fdb/show`, `ofproto/trace`, `bridge/show`, ...).
 
+pub mod commands;
 pub mod config;
+pub mod registries;
+pub mod switch;
 
 use std::path::PathBuf;
 
@@ -15,6 +24,8 @@ pub use config::{
     BridgeConfig, Config, ConfigError, ConfigTypes, FailMode, InterfaceConfig, OvsConfig,
     PortConfig, VlanMode,
 };
+pub use registries::Registries;
+pub use switch::{IfaceStatus, ReconfigureReport, Switch};
 
 /// Errors of the bridge layer.
 #[derive(Debug, thiserror::Error)]
