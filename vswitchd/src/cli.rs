@@ -4,6 +4,7 @@
 //! vswitchd [DATABASE] [--pidfile[=FILE]] [--overwrite-pidfile] [--detach] [--no-chdir]
 //!          [--monitor] [--mlockall] [--no-self-confinement] [--log-file[=FILE]]
 //!          [--unixctl=SOCKET] [-v[SPEC]]... [--verbose[=SPEC]] [-V|--version] [-h|--help]
+//!          [--enable-dummy[=override|system]]
 //! ```
 //!
 //! As with `getopt_long`: options and the one non-option argument may come in any order;
@@ -93,6 +94,9 @@ pub struct Options {
     pub verbose: Vec<String>,
     /// `--syslog-method` and `--syslog-target`: accepted and ignored.
     pub ignored: Vec<String>,
+    /// `--enable-dummy[=VALUE]`: allow the `dummy` datapath type (in-memory devices and
+    /// datapath, for tests), with the value given, if any.
+    pub enable_dummy: Option<Option<String>>,
 }
 
 impl Default for Options {
@@ -111,6 +115,7 @@ impl Default for Options {
             unixctl: None,
             verbose: Vec::new(),
             ignored: Vec::new(),
+            enable_dummy: None,
         }
     }
 }
@@ -138,6 +143,7 @@ const LONG_OPTIONS: &[(&str, HasArg)] = &[
     ("user", HasArg::Required),
     ("syslog-method", HasArg::Required),
     ("syslog-target", HasArg::Required),
+    ("enable-dummy", HasArg::Optional),
 ];
 
 impl Options {
@@ -221,6 +227,7 @@ impl Options {
             "verbose" => self.verbose.push(value.unwrap_or_default()),
             "version" => self.action = Action::Version,
             "help" => self.action = Action::Help,
+            "enable-dummy" => self.enable_dummy = Some(value),
             "user" => {
                 return err(
                     "--user is not supported yet: start the daemon as the user it should run as",
@@ -314,6 +321,8 @@ pub struct Settings {
     pub dirs: Dirs,
     /// Notes about accepted-but-ignored options, to log once logging is up.
     pub notes: Vec<String>,
+    /// `--enable-dummy`: the `dummy` datapath type may be configured.
+    pub enable_dummy: bool,
 }
 
 /// `path` made absolute against `base` (which is itself absolute or relative to `cwd`).
@@ -374,6 +383,14 @@ impl Options {
         for o in &self.ignored {
             notes.push(format!("{o}: ignored (syslog goes to /dev/log)"));
         }
+        if let Some(Some(v)) = &self.enable_dummy
+            && !v.is_empty()
+        {
+            notes.push(format!(
+                "--enable-dummy={v}: the dummy datapath type is enabled; system classes are \
+                 not replaced"
+            ));
+        }
         let dirs = Dirs {
             rundir: cwd.join(&dirs.rundir),
             logdir: cwd.join(&dirs.logdir),
@@ -390,6 +407,7 @@ impl Options {
             verbose: self.verbose.clone(),
             dirs,
             notes,
+            enable_dummy: self.enable_dummy.is_some(),
         })
     }
 }
@@ -442,6 +460,7 @@ Logging options:
                            (default: {log}/{PROGRAM_NAME}.log)
 
 Other options:
+  --enable-dummy[=VALUE]    allow the dummy datapath type (for testing)
   --unixctl=SOCKET          override default control socket name
                             (default: {run}/{PROGRAM_NAME}.<pid>.ctl)
   -h, --help                display this help message
@@ -588,6 +607,23 @@ mod tests {
             .unwrap();
         assert_eq!(s.pidfile, Some("/home/u/run/ovs-vswitchd.pid".into()));
         assert_eq!(s.dirs.rundir, PathBuf::from("/home/u/run"));
+        assert!(!s.enable_dummy);
+    }
+
+    #[test]
+    fn enable_dummy() {
+        let cwd = Path::new("/");
+        let s = p(&["file:/x", "--enable-dummy"])
+            .unwrap()
+            .resolve(dirs(), cwd)
+            .unwrap();
+        assert!(s.enable_dummy && s.notes.is_empty());
+        let s = p(&["file:/x", "--enable-dummy=override"])
+            .unwrap()
+            .resolve(dirs(), cwd)
+            .unwrap();
+        assert!(s.enable_dummy);
+        assert!(s.notes[0].contains("override"), "{:?}", s.notes);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! drives them all ([`main_loop`]).
 //!
 //! The binary (`src/main.rs`) wires them together; the bridge layer plugs into the main loop
-//! as a [`main_loop::Component`].
+//! as a [`main_loop::Component`], [`bridges::BridgeComponent`].
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("vswitchd supports Linux only");
 
+pub mod bridges;
 pub mod cli;
 pub mod config_file;
 pub mod coverage;
