@@ -62,9 +62,10 @@ pub fn in_kernel_vm() -> bool {
     std::env::var("KV_IN_GUEST").is_ok_and(|v| v == "1")
 }
 
-/// Whether the kernel datapath (`openvswitch.ko`) is loaded in this kernel.
+/// Whether the kernel datapath (`openvswitch.ko`) is loaded in this kernel: its
+/// `ovs_datapath` generic netlink family resolves.
 pub fn have_kernel_datapath() -> bool {
-    std::path::Path::new("/sys/module/openvswitch").exists()
+    dpif::kernel::available()
 }
 
 /// Skips a kernel-tier test loudly unless the kernel datapath is there and this is root.
