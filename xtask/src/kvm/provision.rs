@@ -193,20 +193,32 @@ pub fn ensure(verbose: bool) -> Result<Assets> {
 }
 
 fn build(tmp: &Path, kpkg: &str, script: &str, verbose: bool) -> Result<()> {
-    // The kernel package, unpacked.
-    let mut dl = Command::new("apt-get");
-    // The cache may not be readable by apt's sandbox user; download as the caller.
-    dl.args(["-o", "APT::Sandbox::User=root", "download", kpkg])
-        .current_dir(tmp);
-    if !verbose {
-        dl.stdout(std::process::Stdio::null());
+    // The kernel package (kept in the cache: the recipe changes more often than it), unpacked.
+    let cache = tmp.parent().context("cache folder")?;
+    let deb = cache.join(format!("{kpkg}.deb"));
+    if !deb.is_file() {
+        let mut dl = Command::new("apt-get");
+        // The cache may not be readable by apt's sandbox user; download as the caller.
+        dl.args(["-o", "APT::Sandbox::User=root", "download", kpkg])
+            .current_dir(tmp);
+        if !verbose {
+            dl.stdout(std::process::Stdio::null());
+        }
+        status(&mut dl)
+            .with_context(|| format!("downloading {kpkg} (run apt-get update first?)"))?;
+        let got = fs::read_dir(tmp)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "deb"))
+            .context("apt-get download left no .deb")?;
+        // Old kernels' packages are not worth keeping.
+        for e in fs::read_dir(cache)?.filter_map(|e| e.ok()) {
+            if e.path().extension().is_some_and(|x| x == "deb") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+        fs::rename(&got, &deb)?;
     }
-    status(&mut dl).with_context(|| format!("downloading {kpkg} (run apt-get update first?)"))?;
-    let deb = fs::read_dir(tmp)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .context("apt-get download left no .deb")?;
     let root = tmp.join("root");
     status(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root))?;
     let kver = fs::read_dir(root.join("lib/modules"))
