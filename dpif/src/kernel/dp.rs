@@ -320,12 +320,22 @@ pub(crate) fn parse_flow(reply: &Reply) -> Result<DpifFlow> {
 #[derive(Debug, Default)]
 pub struct DpifNetlinkClass {
     families: Mutex<Option<Arc<Families>>>,
+    force_per_vport: bool,
 }
 
 impl DpifNetlinkClass {
     /// Makes the class.
     pub fn new() -> Self {
         DpifNetlinkClass::default()
+    }
+
+    /// Makes a class whose datapaths use per-vport upcall dispatch even where the kernel
+    /// offers per-CPU dispatch (for tests of that mode, and for tools that want it).
+    pub fn per_vport_dispatch() -> Self {
+        DpifNetlinkClass {
+            force_per_vport: true,
+            ..DpifNetlinkClass::default()
+        }
     }
 
     fn families(&self) -> Result<Arc<Families>> {
@@ -343,7 +353,7 @@ impl DpifNetlinkClass {
     ///
     /// As [`DpifClass::open`].
     pub fn open_netlink(&self, name: &str, create: bool) -> Result<Arc<DpifNetlink>> {
-        DpifNetlink::open(self.families()?, name, create).map(Arc::new)
+        DpifNetlink::open(self.families()?, name, create, self.force_per_vport).map(Arc::new)
     }
 }
 
@@ -415,7 +425,12 @@ impl std::fmt::Debug for DpifNetlink {
 const FEATURE_PROBE_BIT: u32 = 1 << 31;
 
 impl DpifNetlink {
-    fn open(fams: Arc<Families>, name: &str, create: bool) -> Result<DpifNetlink> {
+    fn open(
+        fams: Arc<Families>,
+        name: &str,
+        create: bool,
+        force_per_vport: bool,
+    ) -> Result<DpifNetlink> {
         let mut sock = NlSock::new()?;
         let reply = if create {
             let req = fams.dp_req(
@@ -437,7 +452,8 @@ impl DpifNetlink {
         };
         let reply = reply.ok_or_else(|| Error::decode("OVS_DP_CMD_NEW", "no reply"))?;
         let info = parse_dp(&reply)?;
-        let (dispatch, user_features) = negotiate_features(&fams, &mut sock, &info)?;
+        let (dispatch, user_features) =
+            negotiate_features(&fams, &mut sock, &info, force_per_vport)?;
         tracing::info!(
             datapath = name,
             "Datapath dispatch mode: {}",
@@ -728,6 +744,7 @@ fn negotiate_features(
     fams: &Families,
     sock: &mut NlSock,
     info: &DpInfo,
+    force_per_vport: bool,
 ) -> Result<(Dispatch, u32)> {
     let mut set = |features: u32| -> std::result::Result<u32, TxnError> {
         let req = fams
@@ -745,6 +762,10 @@ fn negotiate_features(
     };
     let base = OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS;
     let err = |e: TxnError| e.into_error("set datapath features", "datapath", &info.name);
+    if force_per_vport {
+        let f = set(base).map_err(err)?;
+        return Ok((Dispatch::PerVport, f));
+    }
     match set(base | FEATURE_PROBE_BIT) {
         Ok(_) => {
             // An old kernel that ignores unknown bits: no per-CPU dispatch there.
