@@ -1113,3 +1113,219 @@ pub(crate) fn parse_upcall(reply: &Reply, handler_id: u32) -> Result<Upcall> {
         pmd_id: Some(handler_id),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fams() -> Families {
+        let fam = |id| Family {
+            id,
+            version: 1,
+            mcast_groups: Vec::new(),
+        };
+        Families {
+            dp: fam(0x20),
+            vport: fam(0x21),
+            flow: fam(0x22),
+            packet: fam(0x23),
+            vport_mcgroup: 5,
+        }
+    }
+
+    fn encoded(req: &Request) -> Vec<u8> {
+        let mut out = Vec::new();
+        req.encode(netlink_packet_core::NLM_F_ACK, 1, 0, &mut out)
+            .unwrap();
+        out
+    }
+
+    fn ne32(v: u32) -> [u8; 4] {
+        v.to_ne_bytes()
+    }
+
+    #[test]
+    fn datapath_create_golden() {
+        // Written from the uAPI: OVS_DP_CMD_NEW (1), version OVS_DATAPATH_VERSION (2),
+        // dp_ifindex 0, NAME "dp0", UPCALL_PID 0, USER_FEATURES UNALIGNED|VPORT_PIDS (3).
+        let req = fams()
+            .dp_req(
+                CMD_NEW,
+                NLM_F_ECHO,
+                0,
+                &[
+                    DpAttr::Name("dp0".into()),
+                    DpAttr::UpcallPid(0),
+                    DpAttr::UserFeatures(OVS_DP_F_UNALIGNED | OVS_DP_F_VPORT_PIDS),
+                ],
+            )
+            .unwrap();
+        #[rustfmt::skip]
+        let want: Vec<u8> = [
+            &ne32(48)[..],                          // nlmsg_len
+            &0x20u16.to_ne_bytes(),                 // ovs_datapath family id
+            &(1u16 | 4 | 8).to_ne_bytes(),          // REQUEST | ACK | ECHO
+            &ne32(1), &ne32(0),                     // seq, pid
+            &[1, 2, 0, 0],                          // OVS_DP_CMD_NEW, version 2
+            &ne32(0),                               // dp_ifindex
+            &[8, 0, 1, 0], b"dp0\0",                // OVS_DP_ATTR_NAME
+            &[8, 0, 2, 0], &ne32(0),                // OVS_DP_ATTR_UPCALL_PID
+            &[8, 0, 5, 0], &ne32(3),                // OVS_DP_ATTR_USER_FEATURES
+        ].concat();
+        assert_eq!(encoded(&req), want);
+    }
+
+    #[test]
+    fn flow_flush_and_terse_del_golden() {
+        let f = fams();
+        // Flush: OVS_FLOW_CMD_DEL with no attribute at all.
+        let flush = f.flow_req(CMD_DEL, 0, 7, &[]).unwrap();
+        #[rustfmt::skip]
+        let want: Vec<u8> = [
+            &ne32(24)[..], &0x22u16.to_ne_bytes(), &5u16.to_ne_bytes(), &ne32(1), &ne32(0),
+            &[2, 1, 0, 0],                          // OVS_FLOW_CMD_DEL, version 1
+            &7i32.to_ne_bytes(),                    // dp_ifindex
+        ].concat();
+        assert_eq!(encoded(&flush), want);
+        // Delete by UFID, asking for a terse reply.
+        let ufid = Ufid(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+        let del = f
+            .flow_req(
+                CMD_DEL,
+                NLM_F_ECHO,
+                7,
+                &[
+                    FlowAttr::Ufid(ufid.to_bytes().to_vec()),
+                    FlowAttr::UfidFlags(7),
+                ],
+            )
+            .unwrap();
+        let bytes = encoded(&del);
+        assert_eq!(&bytes[24..28], &[20, 0, 9, 0]); // OVS_FLOW_ATTR_UFID, 16 bytes
+        assert_eq!(&bytes[28..32], &ne32(0x0102_0304)); // most significant word first
+        assert_eq!(&bytes[44..48], &[8, 0, 10, 0]); // OVS_FLOW_ATTR_UFID_FLAGS
+        assert_eq!(&bytes[48..52], &ne32(7)); // OMIT_KEY | OMIT_MASK | OMIT_ACTIONS
+    }
+
+    fn reply(family: u16, cmd: u8, dp_ifindex: i32, attrs: Vec<u8>) -> Reply {
+        Reply {
+            family,
+            flags: 0,
+            seq: 1,
+            cmd,
+            version: 1,
+            dp_ifindex,
+            attrs,
+        }
+    }
+
+    #[test]
+    fn datapath_and_vport_replies_decode() {
+        let attrs = nl::emit_attrs(
+            "t",
+            &[
+                DpAttr::Name("dp0".into()),
+                DpAttr::Stats(super::super::msg::DpStatsRaw {
+                    n_hit: 5,
+                    n_missed: 2,
+                    n_lost: 1,
+                    n_flows: 3,
+                }),
+                DpAttr::UserFeatures(9),
+            ],
+        )
+        .unwrap();
+        let info = parse_dp(&reply(0x20, CMD_NEW, 12, attrs)).unwrap();
+        assert_eq!(info.name, "dp0");
+        assert_eq!(info.dp_ifindex, 12);
+        assert_eq!(info.user_features, 9);
+        assert_eq!(
+            (
+                info.stats.n_hit,
+                info.stats.n_missed,
+                info.stats.n_lost,
+                info.stats.n_flows
+            ),
+            (5, 2, 1, 3)
+        );
+        assert_eq!(info.stats.n_masks, None);
+        assert!(parse_dp(&reply(0x20, CMD_NEW, 12, Vec::new())).is_err());
+
+        let attrs = nl::emit_attrs(
+            "t",
+            &[
+                VportAttr::PortNo(3),
+                VportAttr::Type(OVS_VPORT_TYPE_INTERNAL),
+                VportAttr::Name("br0".into()),
+                VportAttr::UpcallPids(vec![1, 2]),
+                VportAttr::IfIndex(44),
+            ],
+        )
+        .unwrap();
+        let v = parse_vport(&reply(0x21, CMD_NEW, 12, attrs)).unwrap();
+        assert_eq!(v.port_no, OdpPort(3));
+        assert_eq!(v.type_name(), "internal");
+        assert_eq!(v.upcall_pids, vec![1, 2]);
+        assert_eq!(v.ifindex, Some(44));
+        assert_eq!(
+            to_port(v),
+            DpifPort {
+                name: "br0".into(),
+                type_name: "internal".into(),
+                port_no: OdpPort(3)
+            }
+        );
+        assert!(parse_vport(&reply(0x21, CMD_NEW, 12, Vec::new())).is_err());
+    }
+
+    #[test]
+    fn terse_flow_reply_decodes() {
+        let ufid = Ufid(42);
+        let attrs = nl::emit_attrs(
+            "t",
+            &[
+                FlowAttr::Ufid(ufid.to_bytes().to_vec()),
+                FlowAttr::Stats {
+                    n_packets: 3,
+                    n_bytes: 300,
+                },
+                FlowAttr::Used(1234),
+                FlowAttr::TcpFlags(0x12),
+            ],
+        )
+        .unwrap();
+        let f = parse_flow(&reply(0x22, CMD_GET, 12, attrs)).unwrap();
+        assert_eq!(f.ufid, ufid);
+        assert_eq!(f.key, None);
+        assert_eq!(f.actions, None);
+        assert_eq!(
+            f.stats,
+            FlowStats {
+                n_packets: 3,
+                n_bytes: 300,
+                used_ms: 1234,
+                tcp_flags: 0x12
+            }
+        );
+        // Neither UFID nor key: a decode error. A short UFID: too.
+        assert!(parse_flow(&reply(0x22, CMD_GET, 12, Vec::new())).is_err());
+        let bad = nl::emit_attrs("t", &[FlowAttr::Ufid(vec![1, 2, 3])]).unwrap();
+        assert!(matches!(
+            parse_flow(&reply(0x22, CMD_GET, 12, bad)),
+            Err(Error::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn port_types() {
+        assert_eq!(vport_type_of("system").unwrap(), OVS_VPORT_TYPE_NETDEV);
+        assert_eq!(vport_type_of("tap").unwrap(), OVS_VPORT_TYPE_NETDEV);
+        assert_eq!(vport_type_of("internal").unwrap(), OVS_VPORT_TYPE_INTERNAL);
+        assert!(matches!(
+            vport_type_of("vxlan"),
+            Err(Error::NotSupported { .. })
+        ));
+        assert_eq!(vport_type_name(OVS_VPORT_TYPE_GENEVE), "geneve");
+        assert_eq!(vport_type_name(77), "unknown");
+    }
+}
