@@ -939,9 +939,15 @@ impl Dpif for DpifNetlink {
         }
         match self.transact(&reqs) {
             Err(e) => {
-                let msg = e.to_string();
+                // No socket to send on: every operation fails with the same errno.
+                let errno = e.errno().unwrap_or(Errno::EIO);
                 for (i, _) in &index {
-                    results[*i] = Some(Err(Error::invalid("operate", msg.clone())));
+                    results[*i] = Some(Err(Error::from_errno(
+                        "operate",
+                        "datapath",
+                        &self.name,
+                        errno,
+                    )));
                 }
             }
             Ok(replies) => {
