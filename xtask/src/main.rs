@@ -14,7 +14,7 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci            format check, clippy, docs, all tests (root tiers included), benches built
-  kernel-test [--bench] [--keep] [--verbose] [-- TEST-ARGS...]
+  kernel-test [--bench] [--release] [--keep] [--verbose] [-- TEST-ARGS...]
                 build the kernel-tier tests and run them in a QEMU guest whose kernel has
                 openvswitch.ko (the guest is provisioned once and cached)
   kvm-run BINARY [ARGS...]

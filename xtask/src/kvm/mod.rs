@@ -1,9 +1,10 @@
 //! The kernel VM: run host binaries inside a throw-away QEMU guest that boots a stock Debian
 //! kernel with `openvswitch.ko` loaded.
 //!
-//! * `cargo xtask kernel-test [--bench] [-- TEST-ARGS...]` builds the kernel-tier test
-//!   binaries (`cargo test -p tests --test kernel --no-run`), boots one guest and runs them
-//!   in it (with `--bench`, also the ignored `bench_*` tests, which print figures).
+//! * `cargo xtask kernel-test [--bench] [--release] [-- TEST-ARGS...]` builds the
+//!   kernel-tier test binaries (`cargo test -p tests --test kernel --no-run`), boots one
+//!   guest and runs them in it (with `--bench`, also the ignored `bench_*` tests, which print
+//!   figures).
 //! * `cargo xtask kvm-run BINARY [ARGS...]` runs one binary in a guest and exits with its
 //!   status; usable as a cargo runner:
 //!   `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/target/debug/xtask kvm-run"`.
@@ -378,7 +379,7 @@ fn build_test_binaries(cargo_args: &[&str]) -> Result<Vec<String>> {
     Ok(bins)
 }
 
-/// `cargo xtask kernel-test [--bench] [--keep] [--verbose] [-- TEST-ARGS...]`.
+/// `cargo xtask kernel-test [--bench] [--release] [--keep] [--verbose] [-- TEST-ARGS...]`.
 pub fn kernel_test(args: &[String]) -> Result<()> {
     let (flags, test_args) = match args.iter().position(|a| a == "--") {
         Some(i) => (&args[..i], &args[i + 1..]),
@@ -386,16 +387,22 @@ pub fn kernel_test(args: &[String]) -> Result<()> {
     };
     let mut opts = VmOptions::from_env();
     let mut bench = false;
+    let mut release = false;
     for f in flags {
         match f.as_str() {
             "--bench" => bench = true,
+            "--release" => release = true,
             "--keep" => opts.keep = true,
             "--verbose" | "-v" => opts.verbose = true,
             other => bail!("kernel-test: unknown flag {other:?}"),
         }
     }
     let t = Instant::now();
-    let bins = build_test_binaries(&["-p", "tests", "--test", "kernel"])?;
+    let mut cargo_args = vec!["-p", "tests", "--test", "kernel"];
+    if release {
+        cargo_args.push("--release");
+    }
+    let bins = build_test_binaries(&cargo_args)?;
     let mut commands = Vec::new();
     for b in &bins {
         let mut c = vec![b.clone()];
