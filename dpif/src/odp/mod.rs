@@ -13,6 +13,7 @@ mod attr;
 mod convert;
 pub mod hash;
 mod key;
+mod text;
 pub mod uapi;
 mod ufid;
 mod words;
@@ -27,6 +28,11 @@ pub use convert::{
     Fitness, OFPHTN_ETHERTYPE, PT_ETH, attrs_to_key, attrs_to_mask, key_to_attrs, mask_to_attrs,
 };
 pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
+pub use text::{
+    Actions, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
+    UserdataFn, format_actions, format_dpif_flow, format_flow, format_key_attrs, parse_actions,
+    parse_flow, parse_key_attrs,
+};
 pub use ufid::Ufid;
 
 use std::fmt;
