@@ -5,45 +5,146 @@
 
 use netdev::PacketMeta;
 
-use crate::error::{Error, Result};
-use crate::odp::{Action, FlowKey};
+use crate::error::Result;
+use crate::odp::{self, Action, FlowKey, KeyAttr};
 
-fn pending(op: &'static str) -> Error {
-    Error::NotSupported { op }
+/// Drops `OVS_KEY_ATTR_PACKET_TYPE`, which the kernel datapath refuses (it knows the packet
+/// type from the presence of `OVS_KEY_ATTR_ETHERNET`), as OVS's dpif-netlink does. A
+/// non-Ethernet packet type becomes the `OVS_KEY_ATTR_ETHERTYPE` it names, if the key has
+/// none.
+fn exclude_packet_type(mut attrs: Vec<KeyAttr>, is_mask: bool) -> Vec<KeyAttr> {
+    let mut pt = None;
+    attrs.retain(|a| match a {
+        KeyAttr::PacketType(v) => {
+            pt = Some(*v);
+            false
+        }
+        _ => true,
+    });
+    if let Some(pt) = pt
+        && !is_mask
+        && pt != odp::PT_ETH
+        && !attrs.iter().any(|a| matches!(a, KeyAttr::Ethertype(_)))
+    {
+        attrs.push(KeyAttr::Ethertype(u16::try_from(pt & 0xffff).unwrap_or(0)));
+    }
+    attrs
 }
 
-/// The nested key attributes of `key`.
-pub(crate) fn key_bytes(_key: &FlowKey) -> Result<Vec<u8>> {
-    Err(pending("encode flow key"))
+/// The nested key attributes of `key` (a flow's key, with its `mask` when it has one, so
+/// that key and mask carry the same attributes).
+pub(crate) fn key_bytes(key: &FlowKey, mask: Option<&FlowKey>) -> Result<Vec<u8>> {
+    odp::encode_key_attrs(&exclude_packet_type(odp::key_to_attrs(key, mask), false))
 }
 
 /// The nested mask attributes of `mask` for a flow whose key is `key`.
-pub(crate) fn mask_bytes(_key: &FlowKey, _mask: &FlowKey) -> Result<Vec<u8>> {
-    Err(pending("encode flow mask"))
+pub(crate) fn mask_bytes(key: &FlowKey, mask: &FlowKey) -> Result<Vec<u8>> {
+    odp::encode_key_attrs(&exclude_packet_type(odp::mask_to_attrs(mask, key), true))
 }
 
 /// The nested action attributes of `actions`.
-pub(crate) fn actions_bytes(_actions: &[Action]) -> Result<Vec<u8>> {
-    Err(pending("encode actions"))
+pub(crate) fn actions_bytes(actions: &[Action]) -> Result<Vec<u8>> {
+    odp::encode_actions(actions)
 }
 
-/// The key of nested key attributes.
-pub(crate) fn key_from_bytes(_raw: &[u8]) -> Result<FlowKey> {
-    Err(pending("decode flow key"))
+/// The key of nested key attributes. Attributes the key cannot hold are ignored (the
+/// fitness is the upper layer's business: it has the raw key).
+pub(crate) fn key_from_bytes(raw: &[u8]) -> Result<FlowKey> {
+    let attrs = odp::decode_key_attrs(raw)?;
+    Ok(odp::attrs_to_key(&attrs)?.0)
 }
 
 /// The mask of nested mask attributes, for a flow whose key is `key`.
-pub(crate) fn mask_from_bytes(_raw: &[u8], _key: &FlowKey) -> Result<FlowKey> {
-    Err(pending("decode flow mask"))
+pub(crate) fn mask_from_bytes(raw: &[u8], key: &FlowKey) -> Result<FlowKey> {
+    odp::attrs_to_mask(&odp::decode_key_attrs(raw)?, key)
 }
 
 /// The actions of nested action attributes.
-pub(crate) fn actions_from_bytes(_raw: &[u8]) -> Result<Vec<Action>> {
-    Err(pending("decode actions"))
+pub(crate) fn actions_from_bytes(raw: &[u8]) -> Result<Vec<Action>> {
+    odp::decode_actions(raw)
 }
 
 /// The metadata-only key of a packet to execute (`OVS_PACKET_ATTR_KEY`): the kernel
-/// re-parses the headers and uses only in_port, priority, mark, recirc_id and dp_hash.
-pub(crate) fn packet_md_bytes(_md: &PacketMeta) -> Result<Vec<u8>> {
-    Err(pending("encode packet metadata"))
+/// re-parses the headers and takes only the metadata from the key, as OVS's
+/// `odp_key_from_dp_packet` sends it.
+pub(crate) fn packet_md_bytes(md: &PacketMeta) -> Result<Vec<u8>> {
+    odp::encode_key_attrs(&[
+        KeyAttr::Priority(md.skb_priority),
+        KeyAttr::SkbMark(md.skb_mark),
+        KeyAttr::RecircId(md.recirc_id),
+        KeyAttr::DpHash(md.dp_hash),
+        KeyAttr::InPort(md.in_port),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::odp::eth_type;
+
+    #[test]
+    fn key_mask_and_actions_round_trip() {
+        let mut key = FlowKey::zero();
+        key.in_port = 3;
+        key.eth_type = eth_type::IPV4;
+        key.ipv4_dst = [10, 0, 0, 1];
+        key.nw_ttl = 64;
+        let mut mask = FlowKey::zero();
+        mask.in_port = u32::MAX;
+        mask.recirc_id = u32::MAX;
+        mask.eth_type = u16::MAX;
+        mask.ipv4_dst = [255, 255, 255, 0];
+        let k = key_bytes(&key, Some(&mask)).unwrap();
+        assert_eq!(key_from_bytes(&k).unwrap(), key);
+        let m = mask_bytes(&key, &mask).unwrap();
+        // Netlink cannot say "any VLAN": a mask without a VLAN attribute means "no tag",
+        // exactly (as OVS's odp_flow_key_to_mask decodes it).
+        let mut want = mask;
+        want.vlans[0] = odp::Vlan {
+            tpid: u16::MAX,
+            tci: u16::MAX,
+        };
+        assert_eq!(mask_from_bytes(&m, &key).unwrap(), want);
+        let actions = vec![Action::Output(odp::OdpPort(2))];
+        assert_eq!(
+            actions_from_bytes(&actions_bytes(&actions).unwrap()).unwrap(),
+            actions
+        );
+    }
+
+    #[test]
+    fn packet_type_is_left_out() {
+        let key = FlowKey::zero();
+        let attrs = odp::key_to_attrs(&key, None);
+        assert!(attrs.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
+        let kept = exclude_packet_type(attrs.clone(), false);
+        assert_eq!(kept.len(), attrs.len() - 1);
+        assert!(!kept.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
+        // An IPv4 packet without Ethernet: its packet type becomes an ethertype.
+        let l3 = vec![KeyAttr::InPort(1), KeyAttr::PacketType(0x0001_0800)];
+        assert_eq!(
+            exclude_packet_type(l3, false),
+            vec![KeyAttr::InPort(1), KeyAttr::Ethertype(0x0800)]
+        );
+    }
+
+    #[test]
+    fn packet_metadata_golden() {
+        // Written from the uAPI: PRIORITY (2), SKB_MARK (15), RECIRC_ID (20), DP_HASH (19),
+        // IN_PORT (3), each a u32 attribute.
+        let md = PacketMeta {
+            in_port: 7,
+            ..PacketMeta::default()
+        };
+        let b = packet_md_bytes(&md).unwrap();
+        #[rustfmt::skip]
+        let want: Vec<u8> = [
+            &[8, 0, 2, 0][..], &0u32.to_ne_bytes(),
+            &[8, 0, 15, 0], &0u32.to_ne_bytes(),
+            &[8, 0, 20, 0], &0u32.to_ne_bytes(),
+            &[8, 0, 19, 0], &0u32.to_ne_bytes(),
+            &[8, 0, 3, 0], &7u32.to_ne_bytes(),
+        ].concat();
+        assert_eq!(b, want);
+    }
 }

@@ -12,11 +12,11 @@ use nix::errno::Errno;
 use parking_lot::{Mutex, RwLock};
 
 use super::codec;
-use super::msg::c::*;
 use super::msg::{DpAttr, FlowAttr, PacketAttr, VportAttr, VportStats};
 use super::nl::{self, Dump, Family, NlSock, Reply, Request, TxnError, TxnResult};
 use super::upcall::{Dispatch, Handlers};
 use crate::error::{Error, Result};
+use crate::odp::uapi::*;
 use crate::odp::{OdpPort, Ufid};
 use crate::provider::{
     DpStats, Dpif, DpifClass, DpifFlow, DpifOp, DpifPort, Execute, FlowDel, FlowGet, FlowPut,
@@ -364,7 +364,7 @@ impl DpifClass for DpifNetlinkClass {
 
     fn enumerate(&self) -> Result<Vec<String>> {
         let fams = self.families()?;
-        let req = fams.dp_req(CMD_GET, 0, 0, &[])?;
+        let req = fams.dp_req(OVS_DP_CMD_GET, 0, 0, &[])?;
         let dump = Dump::start(&req).map_err(|e| e.into_error("enumerate", "datapaths", ""))?;
         let mut names = Vec::new();
         for r in dump {
@@ -434,7 +434,7 @@ impl DpifNetlink {
         let mut sock = NlSock::new()?;
         let reply = if create {
             let req = fams.dp_req(
-                CMD_NEW,
+                OVS_DP_CMD_NEW,
                 NLM_F_ECHO,
                 0,
                 &[
@@ -536,7 +536,7 @@ impl DpifNetlink {
         }
         let req = self
             .fams
-            .vport_req(CMD_NEW, NLM_F_ECHO, self.dp_ifindex, &attrs)?;
+            .vport_req(OVS_VPORT_CMD_NEW, NLM_F_ECHO, self.dp_ifindex, &attrs)?;
         let reply = self.request(req)?.map_err(|e| {
             let what = match (e.errno(), port_no) {
                 (Some(Errno::EBUSY), Some(p)) => {
@@ -560,9 +560,12 @@ impl DpifNetlink {
     ///
     /// [`Error::NotFound`] if there is no such port.
     pub fn vport_get(&self, port_no: OdpPort) -> Result<VportInfo> {
-        let req =
-            self.fams
-                .vport_req(CMD_GET, 0, self.dp_ifindex, &[VportAttr::PortNo(port_no.0)])?;
+        let req = self.fams.vport_req(
+            OVS_VPORT_CMD_GET,
+            0,
+            self.dp_ifindex,
+            &[VportAttr::PortNo(port_no.0)],
+        )?;
         let reply = self
             .request(req)?
             .map_err(|e| e.into_error("port query", "port", port_no))?
@@ -571,7 +574,9 @@ impl DpifNetlink {
     }
 
     fn vports(&self) -> Result<Vec<VportInfo>> {
-        let req = self.fams.vport_req(CMD_GET, 0, self.dp_ifindex, &[])?;
+        let req = self
+            .fams
+            .vport_req(OVS_VPORT_CMD_GET, 0, self.dp_ifindex, &[])?;
         let dump =
             Dump::start(&req).map_err(|e| e.into_error("port dump", "datapath", &self.name))?;
         let mut out = Vec::new();
@@ -602,9 +607,16 @@ impl DpifNetlink {
                     Some(h) => h.per_cpu_pids(super::upcall::n_cpu_slots()),
                     None => vec![0; super::upcall::n_cpu_slots()],
                 };
-                let req =
-                    self.fams
-                        .dp_req(CMD_SET, 0, self.dp_ifindex, &[DpAttr::PerCpuPids(pids)])?;
+                let req = self.fams.dp_req(
+                    OVS_DP_CMD_SET,
+                    0,
+                    self.dp_ifindex,
+                    // The kernel resets the features a SET does not carry.
+                    &[
+                        DpAttr::UserFeatures(self.user_features),
+                        DpAttr::PerCpuPids(pids),
+                    ],
+                )?;
                 self.request(req)?
                     .map_err(|e| e.into_error("set upcall PIDs", "datapath", &self.name))?;
             }
@@ -613,7 +625,7 @@ impl DpifNetlink {
                 let mut reqs = Vec::new();
                 for v in self.vports()? {
                     reqs.push(self.fams.vport_req(
-                        CMD_SET,
+                        OVS_VPORT_CMD_SET,
                         0,
                         self.dp_ifindex,
                         &[
@@ -656,7 +668,7 @@ impl DpifNetlink {
     }
 
     fn flow_put_request(&self, put: &FlowPut) -> Result<(Request, bool)> {
-        let key = codec::key_bytes(&put.key)?;
+        let key = codec::key_bytes(&put.key, Some(&put.mask))?;
         let mask = codec::mask_bytes(&put.key, &put.mask)?;
         let actions = codec::actions_bytes(&put.actions)?;
         let mut attrs = vec![
@@ -672,9 +684,9 @@ impl DpifNetlink {
             attrs.push(FlowAttr::Probe);
         }
         let cmd = if put.flags.contains(PutFlags::CREATE) {
-            CMD_NEW
+            OVS_FLOW_CMD_NEW
         } else {
-            CMD_SET
+            OVS_FLOW_CMD_SET
         };
         let mut flags = if put.flags.contains(PutFlags::MODIFY) {
             0
@@ -695,7 +707,7 @@ impl DpifNetlink {
     fn flow_id_attrs(ufid: Ufid, key: Option<&crate::odp::FlowKey>) -> Result<Vec<FlowAttr>> {
         let mut attrs = vec![FlowAttr::Ufid(ufid.to_bytes().to_vec())];
         if let Some(k) = key {
-            attrs.push(FlowAttr::Key(codec::key_bytes(k)?));
+            attrs.push(FlowAttr::Key(codec::key_bytes(k, None)?));
         }
         Ok(attrs)
     }
@@ -706,12 +718,13 @@ impl DpifNetlink {
             OVS_UFID_F_OMIT_KEY | OVS_UFID_F_OMIT_MASK | OVS_UFID_F_OMIT_ACTIONS,
         ));
         self.fams
-            .flow_req(CMD_DEL, NLM_F_ECHO, self.dp_ifindex, &attrs)
+            .flow_req(OVS_FLOW_CMD_DEL, NLM_F_ECHO, self.dp_ifindex, &attrs)
     }
 
     fn flow_get_request(&self, get: &FlowGet) -> Result<Request> {
         let attrs = Self::flow_id_attrs(get.ufid, get.key.as_ref())?;
-        self.fams.flow_req(CMD_GET, 0, self.dp_ifindex, &attrs)
+        self.fams
+            .flow_req(OVS_FLOW_CMD_GET, 0, self.dp_ifindex, &attrs)
     }
 
     fn execute_request(&self, ex: &Execute) -> Result<Request> {
@@ -732,7 +745,7 @@ impl DpifNetlink {
 }
 
 fn get_dp_by_name(fams: &Families, sock: &mut NlSock, name: &str) -> Result<Option<Reply>> {
-    let req = fams.dp_req(CMD_GET, 0, 0, &[DpAttr::Name(name.to_owned())])?;
+    let req = fams.dp_req(OVS_DP_CMD_GET, 0, 0, &[DpAttr::Name(name.to_owned())])?;
     sock.request(req)
         .map_err(|e| e.into_error("open datapath", "datapath", name))
 }
@@ -749,7 +762,7 @@ fn negotiate_features(
     let mut set = |features: u32| -> std::result::Result<u32, TxnError> {
         let req = fams
             .dp_req(
-                CMD_SET,
+                OVS_DP_CMD_SET,
                 NLM_F_ECHO,
                 info.dp_ifindex,
                 &[DpAttr::UserFeatures(features)],
@@ -792,14 +805,14 @@ impl Dpif for DpifNetlink {
     }
 
     fn destroy(&self) -> Result<()> {
-        let req = self.fams.dp_req(CMD_DEL, 0, self.dp_ifindex, &[])?;
+        let req = self.fams.dp_req(OVS_DP_CMD_DEL, 0, self.dp_ifindex, &[])?;
         self.request(req)?
             .map_err(|e| e.into_error("destroy datapath", "datapath", &self.name))?;
         Ok(())
     }
 
     fn stats(&self) -> Result<DpStats> {
-        let req = self.fams.dp_req(CMD_GET, 0, self.dp_ifindex, &[])?;
+        let req = self.fams.dp_req(OVS_DP_CMD_GET, 0, self.dp_ifindex, &[])?;
         let reply = self
             .request(req)?
             .map_err(|e| e.into_error("datapath stats", "datapath", &self.name))?
@@ -812,9 +825,12 @@ impl Dpif for DpifNetlink {
     }
 
     fn port_del(&self, port_no: OdpPort) -> Result<()> {
-        let req =
-            self.fams
-                .vport_req(CMD_DEL, 0, self.dp_ifindex, &[VportAttr::PortNo(port_no.0)])?;
+        let req = self.fams.vport_req(
+            OVS_VPORT_CMD_DEL,
+            0,
+            self.dp_ifindex,
+            &[VportAttr::PortNo(port_no.0)],
+        )?;
         self.request(req)?
             .map_err(|e| e.into_error("port del", "port", port_no))?;
         Ok(())
@@ -826,7 +842,7 @@ impl Dpif for DpifNetlink {
 
     fn port_query_by_name(&self, name: &str) -> Result<DpifPort> {
         let req = self.fams.vport_req(
-            CMD_GET,
+            OVS_VPORT_CMD_GET,
             0,
             self.dp_ifindex,
             &[VportAttr::Name(name.to_owned())],
@@ -896,7 +912,9 @@ impl Dpif for DpifNetlink {
     }
 
     fn flow_flush(&self) -> Result<()> {
-        let req = self.fams.flow_req(CMD_DEL, 0, self.dp_ifindex, &[])?;
+        let req = self
+            .fams
+            .flow_req(OVS_FLOW_CMD_DEL, 0, self.dp_ifindex, &[])?;
         self.request(req)?
             .map_err(|e| e.into_error("flow flush", "datapath", &self.name))?;
         // Upcalls queued for the flushed flows are stale.
@@ -943,10 +961,7 @@ impl Dpif for DpifNetlink {
                 let errno = e.errno().unwrap_or(Errno::EIO);
                 for (i, _) in &index {
                     results[*i] = Some(Err(Error::from_errno(
-                        "operate",
-                        "datapath",
-                        &self.name,
-                        errno,
+                        "operate", "datapath", &self.name, errno,
                     )));
                 }
             }
@@ -996,7 +1011,9 @@ impl Dpif for DpifNetlink {
         } else {
             Vec::new()
         };
-        let req = self.fams.flow_req(CMD_GET, 0, self.dp_ifindex, &attrs)?;
+        let req = self
+            .fams
+            .flow_req(OVS_FLOW_CMD_GET, 0, self.dp_ifindex, &attrs)?;
         let dump =
             Dump::start(&req).map_err(|e| e.into_error("flow dump", "datapath", &self.name))?;
         let name = self.name.clone();
@@ -1156,7 +1173,7 @@ mod tests {
         // dp_ifindex 0, NAME "dp0", UPCALL_PID 0, USER_FEATURES UNALIGNED|VPORT_PIDS (3).
         let req = fams()
             .dp_req(
-                CMD_NEW,
+                OVS_DP_CMD_NEW,
                 NLM_F_ECHO,
                 0,
                 &[
@@ -1185,7 +1202,7 @@ mod tests {
     fn flow_flush_and_terse_del_golden() {
         let f = fams();
         // Flush: OVS_FLOW_CMD_DEL with no attribute at all.
-        let flush = f.flow_req(CMD_DEL, 0, 7, &[]).unwrap();
+        let flush = f.flow_req(OVS_FLOW_CMD_DEL, 0, 7, &[]).unwrap();
         #[rustfmt::skip]
         let want: Vec<u8> = [
             &ne32(24)[..], &0x22u16.to_ne_bytes(), &5u16.to_ne_bytes(), &ne32(1), &ne32(0),
@@ -1197,7 +1214,7 @@ mod tests {
         let ufid = Ufid(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
         let del = f
             .flow_req(
-                CMD_DEL,
+                OVS_FLOW_CMD_DEL,
                 NLM_F_ECHO,
                 7,
                 &[
@@ -1241,7 +1258,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let info = parse_dp(&reply(0x20, CMD_NEW, 12, attrs)).unwrap();
+        let info = parse_dp(&reply(0x20, OVS_DP_CMD_NEW, 12, attrs)).unwrap();
         assert_eq!(info.name, "dp0");
         assert_eq!(info.dp_ifindex, 12);
         assert_eq!(info.user_features, 9);
@@ -1255,7 +1272,7 @@ mod tests {
             (5, 2, 1, 3)
         );
         assert_eq!(info.stats.n_masks, None);
-        assert!(parse_dp(&reply(0x20, CMD_NEW, 12, Vec::new())).is_err());
+        assert!(parse_dp(&reply(0x20, OVS_DP_CMD_NEW, 12, Vec::new())).is_err());
 
         let attrs = nl::emit_attrs(
             "t",
@@ -1268,7 +1285,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let v = parse_vport(&reply(0x21, CMD_NEW, 12, attrs)).unwrap();
+        let v = parse_vport(&reply(0x21, OVS_VPORT_CMD_NEW, 12, attrs)).unwrap();
         assert_eq!(v.port_no, OdpPort(3));
         assert_eq!(v.type_name(), "internal");
         assert_eq!(v.upcall_pids, vec![1, 2]);
@@ -1281,7 +1298,7 @@ mod tests {
                 port_no: OdpPort(3)
             }
         );
-        assert!(parse_vport(&reply(0x21, CMD_NEW, 12, Vec::new())).is_err());
+        assert!(parse_vport(&reply(0x21, OVS_VPORT_CMD_NEW, 12, Vec::new())).is_err());
     }
 
     #[test]
@@ -1300,7 +1317,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let f = parse_flow(&reply(0x22, CMD_GET, 12, attrs)).unwrap();
+        let f = parse_flow(&reply(0x22, OVS_FLOW_CMD_GET, 12, attrs)).unwrap();
         assert_eq!(f.ufid, ufid);
         assert_eq!(f.key, None);
         assert_eq!(f.actions, None);
@@ -1314,10 +1331,10 @@ mod tests {
             }
         );
         // Neither UFID nor key: a decode error. A short UFID: too.
-        assert!(parse_flow(&reply(0x22, CMD_GET, 12, Vec::new())).is_err());
+        assert!(parse_flow(&reply(0x22, OVS_FLOW_CMD_GET, 12, Vec::new())).is_err());
         let bad = nl::emit_attrs("t", &[FlowAttr::Ufid(vec![1, 2, 3])]).unwrap();
         assert!(matches!(
-            parse_flow(&reply(0x22, CMD_GET, 12, bad)),
+            parse_flow(&reply(0x22, OVS_FLOW_CMD_GET, 12, bad)),
             Err(Error::Decode { .. })
         ));
     }
