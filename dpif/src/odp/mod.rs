@@ -13,6 +13,10 @@ mod attr;
 mod convert;
 pub mod hash;
 mod key;
+#[cfg(test)]
+mod proptests;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
 mod text;
 pub mod uapi;
 mod ufid;

@@ -156,10 +156,28 @@ pub fn format_flow(key: &FlowKey, mask: Option<&FlowKey>, opts: &FormatOptions<'
 /// [`Error::Invalid`] for text that does not parse; [`Error::Decode`] for attributes that
 /// do not make a key (see [`attrs_to_key`] and [`attrs_to_mask`]).
 pub fn parse_flow(s: &str, opts: &ParseOptions<'_>) -> Result<(FlowKey, FlowKey, Fitness)> {
-    let (k, m) = parse_key_attrs(s, opts)?;
+    let (mut k, mut m) = parse_key_attrs(s, opts)?;
+    drop_8023_trailer(&mut k, &mut m);
     let (key, fitness) = attrs_to_key(&k)?;
     let mask = attrs_to_mask(&m, &key)?;
     Ok((key, mask, fitness))
+}
+
+/// Undoes OVS's way of printing the ethertype of 802.3 frames: the key has none and the mask
+/// an exact one, printed as `eth_type(0/0xffff)`, which parses as a key ethertype of 0.
+fn drop_8023_trailer(key: &mut Vec<KeyAttr>, mask: &mut [KeyAttr]) {
+    let trailer = key
+        .iter()
+        .zip(mask.iter())
+        .position(|pair| matches!(pair, (KeyAttr::Ethertype(0), KeyAttr::Ethertype(u16::MAX))));
+    if let Some(i) = trailer {
+        key.remove(i);
+    }
+    for (k, m) in key.iter_mut().zip(mask.iter_mut()) {
+        if let (KeyAttr::Encap(k), KeyAttr::Encap(m)) = (k, m) {
+            drop_8023_trailer(k, m);
+        }
+    }
 }
 
 /// One line of `dpctl/dump-flows` for `flow` at time `now_ms` (milliseconds of the clock of

@@ -282,11 +282,9 @@ pub(crate) fn key_attr(
     }
     single!("skb_priority", KeyAttr::Priority, u32, u32::MAX);
     single!("skb_mark", KeyAttr::SkbMark, u32, u32::MAX);
-    if cur.eat("recirc_id(") {
-        let v = cur.u32()?;
-        cur.expect(")")?;
-        return Ok((KeyAttr::RecircId(v), KeyAttr::RecircId(u32::MAX)));
-    }
+    // OVS accepts no mask here (recirc_id is always matched exactly); one is accepted so
+    // that whatever this crate prints parses back.
+    single!("recirc_id", KeyAttr::RecircId, u32, u32::MAX);
     single!("dp_hash", KeyAttr::DpHash, u32, u32::MAX);
     if cur.eat("ct_state(") {
         let (v, m) = flags(cur, ct_state_name, u32::MAX)?;
@@ -568,6 +566,9 @@ fn ct_label_bytes(v: u128) -> [u8; 16] {
 /// Parses key attributes with masks (OVS's `odp_flow_from_string`); a leading
 /// `ufid:<uuid>` is skipped.
 pub(crate) fn key_attrs(s: &str, opts: &ParseOptions<'_>) -> Result<(Vec<KeyAttr>, Vec<KeyAttr>)> {
+    if s.trim() == "<empty>" {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let mut cur = Cur::new(s, "parse flow key");
     let (mut key, mut mask) = (Vec::new(), Vec::new());
     loop {
