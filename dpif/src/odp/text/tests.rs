@@ -430,3 +430,47 @@ fn eth_type_trailer_for_8023_frames() {
         "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0/0xffff)"
     );
 }
+
+#[test]
+fn lines_from_raw_attributes() {
+    use netlink_packet_core::DefaultNla;
+    // A kernel key with tunnel metadata a FlowKey does not hold: printed generically.
+    let key = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 64, 0, 0, 0])),
+        KeyAttr::InPort(1),
+        KeyAttr::Ethertype(0x0800),
+    ];
+    let mask = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 0, 0, 0, 0])),
+        KeyAttr::InPort(u32::MAX),
+        KeyAttr::Ethertype(u16::MAX),
+    ];
+    let stats = FlowStats {
+        n_packets: 1,
+        n_bytes: 60,
+        used_ms: 0,
+        tcp_flags: 0,
+    };
+    let line = format_flow_line(
+        None,
+        &key,
+        Some(&mask),
+        &stats,
+        Some(&[Action::Output(OdpPort(2))]),
+        0,
+        &FormatOptions::terse(),
+    );
+    assert_eq!(
+        line,
+        "key16(05 00 04 00 40 00 00 00/05 00 04 00 00 00 00 00),in_port(1),eth_type(0x0800), \
+         packets:1, bytes:60, used:never, actions:2"
+    );
+    assert_eq!(
+        KeyAttr::Ipv4(crate::odp::Ipv4Key {
+            src: [1, 2, 3, 4],
+            ..Default::default()
+        })
+        .to_string(),
+        "ipv4(src=1.2.3.4,dst=0.0.0.0,proto=0,tos=0,ttl=0,frag=no)"
+    );
+}
