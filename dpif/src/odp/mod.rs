@@ -69,7 +69,9 @@ pub mod uapi;
 mod ufid;
 mod words;
 
-pub use action::{Action, HashAlg, Userspace, decode_actions, encode_actions, encode_actions_into};
+pub use action::{
+    Action, Ct, HashAlg, Nat, Userspace, decode_actions, encode_actions, encode_actions_into,
+};
 pub use attr::{
     ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
     OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs, encode_key_attrs,

@@ -12,7 +12,9 @@ use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLA_F_NET_BYTEORDER};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::action::{Action, HashAlg, Userspace};
+use std::net::IpAddr;
+
+use super::action::{Action, Ct, HashAlg, Nat, Userspace};
 use super::attr::{
     ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, parse_key_nla,
 };
@@ -24,7 +26,7 @@ use super::{MaskedKey, OdpPort};
 /// Key attribute types this crate does not decode (kept as [`KeyAttr::Other`]).
 const UNMODELED_KEY_TYPES: &[u16] = &[0, 16, 26, 27, 28, 30, 31, 32, 33, 100, 0x3fff];
 /// Action types this crate does not decode (kept as [`Action::Other`]).
-const UNMODELED_ACTION_TYPES: &[u16] = &[0, 12, 17, 18, 21, 22, 23, 25, 26, 27, 28, 29, 99];
+const UNMODELED_ACTION_TYPES: &[u16] = &[0, 17, 18, 22, 23, 25, 26, 27, 28, 29, 99];
 
 fn pick<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strategy<Value = T> {
     proptest::sample::select(items)
@@ -495,6 +497,135 @@ fn userspace() -> impl Strategy<Value = Userspace> {
         })
 }
 
+fn ip_addr() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u8; 16]>().prop_map(IpAddr::from),
+    ]
+}
+
+/// Any `nat` (for the netlink codec).
+fn nat_any() -> impl Strategy<Value = Nat> {
+    (
+        any::<[bool; 5]>(),
+        proptest::option::of(ip_addr()),
+        proptest::option::of(ip_addr()),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(any::<u16>()),
+    )
+        .prop_map(|(f, ip_min, ip_max, proto_min, proto_max)| Nat {
+            src: f[0],
+            dst: f[1],
+            ip_min,
+            ip_max,
+            proto_min,
+            proto_max,
+            persistent: f[2],
+            proto_hash: f[3],
+            proto_random: f[4],
+        })
+}
+
+/// A `nat` as OVS's parser would encode it: one direction; ranges, ports and flags only
+/// with an address; maxima above minima; not both hash and random.
+fn nat_text() -> impl Strategy<Value = Nat> {
+    (
+        0..3u8,
+        proptest::option::of(ip_addr()),
+        any::<(bool, u128)>(),
+        any::<(u16, u16)>(),
+        any::<(bool, u8)>(),
+    )
+        .prop_map(
+            |(dir, min, (with_max, bump), (pmin, pmax), (persistent, hr))| {
+                let mut n = Nat {
+                    src: dir == 1,
+                    dst: dir == 2,
+                    ..Default::default()
+                };
+                if dir == 0 {
+                    return n;
+                }
+                let Some(min) = min else { return n };
+                n.ip_min = Some(min);
+                if with_max {
+                    n.ip_max = match min {
+                        IpAddr::V4(a) => u32::from(a)
+                            .checked_add(u32::try_from(bump % 1000).unwrap_or(1) + 1)
+                            .map(|b| IpAddr::from(std::net::Ipv4Addr::from(b))),
+                        IpAddr::V6(a) => u128::from(a)
+                            .checked_add(bump % 100_000 + 1)
+                            .map(|b| IpAddr::from(std::net::Ipv6Addr::from(b))),
+                    };
+                }
+                if pmin != 0 {
+                    n.proto_min = Some(pmin);
+                    n.proto_max = (pmax > pmin).then_some(pmax);
+                }
+                n.persistent = persistent;
+                n.proto_hash = hr % 3 == 1;
+                n.proto_random = hr % 3 == 2;
+                n
+            },
+        )
+}
+
+fn helper_name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_]{0,14}"
+}
+
+/// Any `ct` (for the netlink codec).
+fn ct_any() -> impl Strategy<Value = Ct> {
+    (
+        any::<(bool, bool)>(),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(any::<(u32, u32)>()),
+        proptest::option::of(any::<(u128, u128)>()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(nat_any()),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(
+            |((commit, force_commit), zone, mark, labels, helper, timeout, nat, eventmask)| Ct {
+                commit,
+                force_commit,
+                zone,
+                mark,
+                labels,
+                helper,
+                timeout,
+                nat,
+                eventmask,
+            },
+        )
+}
+
+/// A `ct` that its text says all of: no zone 0, no mark or label with a zero mask, no
+/// eventmask (OVS prints none of these), not both commit and force_commit.
+fn ct_text() -> impl Strategy<Value = Ct> {
+    (
+        0..3u8,
+        proptest::option::of(1..=u16::MAX),
+        proptest::option::of((any::<u32>(), 1..=u32::MAX)),
+        proptest::option::of((any::<u128>(), 1..=u128::MAX)),
+        proptest::option::of(helper_name()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(nat_text()),
+    )
+        .prop_map(|(c, zone, mark, labels, helper, timeout, nat)| Ct {
+            commit: c == 1,
+            force_commit: c == 2,
+            zone,
+            mark,
+            labels,
+            helper,
+            timeout,
+            nat,
+            eventmask: None,
+        })
+}
+
 fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_attr = if text {
         key_attr_leaf(true)
@@ -554,6 +685,11 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
         Just(Action::CtClear),
         any::<u32>().prop_map(Action::Meter),
         if text {
+            ct_text().prop_map(Action::Ct).boxed()
+        } else {
+            ct_any().prop_map(Action::Ct).boxed()
+        },
+        if text {
             Just(Action::Drop(XLATE_OK)).boxed()
         } else {
             any::<u32>().prop_map(Action::Drop).boxed()
@@ -587,7 +723,14 @@ fn action_tree(text: bool) -> impl Strategy<Value = Action> {
                     actions,
                 }
             }),
-            vec(inner, min..4).prop_map(Action::Clone),
+            vec(inner.clone(), min..4).prop_map(Action::Clone),
+            (any::<u16>(), vec(inner.clone(), min..3), vec(inner, min..3)).prop_map(
+                |(pkt_len, if_greater, if_less_equal)| Action::CheckPktLen {
+                    pkt_len,
+                    if_greater,
+                    if_less_equal,
+                }
+            ),
         ]
     })
 }
