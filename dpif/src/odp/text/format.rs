@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::FormatOptions;
 use crate::odp::OdpPort;
-use crate::odp::action::{Action, HashAlg, Userspace};
+use crate::odp::action::{Action, Ct, HashAlg, Nat, Userspace};
 use crate::odp::attr::{KeyAttr, NdKey};
 use crate::odp::key::vlan;
 use crate::odp::uapi::*;
@@ -909,6 +909,18 @@ pub(crate) fn write_action(out: &mut String, a: &Action, opts: &FormatOptions<'_
             write_actions(out, actions, opts);
             out.push(')');
         }
+        Action::Ct(ct) => write_ct(out, ct),
+        Action::CheckPktLen {
+            pkt_len,
+            if_greater,
+            if_less_equal,
+        } => {
+            let _ = write!(out, "check_pkt_len(size={pkt_len},gt(");
+            write_actions(out, if_greater, opts);
+            out.push_str("),le(");
+            write_actions(out, if_less_equal, opts);
+            out.push_str("))");
+        }
         Action::Drop(_) => out.push_str("drop"),
         Action::Other(nla) => {
             use netlink_packet_core::Nla;
@@ -922,6 +934,137 @@ pub(crate) fn write_action(out: &mut String, a: &Action, opts: &FormatOptions<'_
             }
         }
     }
+}
+
+/// OVS's `format_odp_conntrack_action` (with a comma after `timeout=`, which OVS forgets
+/// when `nat` follows). The eventmask is not printed, as in OVS.
+fn write_ct(out: &mut String, ct: &Ct) {
+    out.push_str("ct");
+    let zone = ct.zone.filter(|&z| z != 0);
+    if !(ct.commit
+        || ct.force_commit
+        || zone.is_some()
+        || ct.mark.is_some()
+        || ct.labels.is_some()
+        || ct.helper.is_some()
+        || ct.timeout.is_some()
+        || ct.nat.is_some())
+    {
+        return;
+    }
+    out.push('(');
+    if ct.commit {
+        out.push_str("commit,");
+    }
+    if ct.force_commit {
+        out.push_str("force_commit,");
+    }
+    if let Some(z) = zone {
+        let _ = write!(out, "zone={z},");
+    }
+    if let Some((v, m)) = ct.mark {
+        let _ = write!(
+            out,
+            "mark={}/{},",
+            hex_alt(u64::from(v)),
+            hex_alt(u64::from(m))
+        );
+    }
+    if let Some((v, m)) = ct.labels {
+        let _ = write!(out, "label={}", hex128(v));
+        if m != u128::MAX {
+            let _ = write!(out, "/{}", hex128(m));
+        }
+        out.push(',');
+    }
+    if let Some(h) = &ct.helper {
+        let _ = write!(out, "helper={h},");
+    }
+    if let Some(t) = &ct.timeout {
+        let _ = write!(out, "timeout={t},");
+    }
+    if let Some(n) = &ct.nat {
+        write_nat(out, n);
+    }
+    chomp(out);
+    out.push(')');
+}
+
+fn ip_text(ip: &std::net::IpAddr, bracket: bool) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => ipv4(&a.octets()),
+        std::net::IpAddr::V6(a) if bracket => format!("[{}]", ipv6(&a.octets())),
+        std::net::IpAddr::V6(a) => ipv6(&a.octets()),
+    }
+}
+
+/// OVS's `format_odp_ct_nat`, its error texts included.
+fn write_nat(out: &mut String, n: &Nat) {
+    let options = n.ip_min.is_some()
+        || n.ip_max.is_some()
+        || n.proto_min.is_some()
+        || n.proto_max.is_some()
+        || n.persistent
+        || n.proto_hash
+        || n.proto_random;
+    let error = if !(n.src || n.dst) && options {
+        Some("nat(error: options allowed only with \"src\" or \"dst\")")
+    } else if n.src && n.dst {
+        Some("nat(error: Only one of \"src\" or \"dst\" may be present.)")
+    } else if n.ip_min.is_none() && n.proto_min.is_some() {
+        Some("nat(error: proto but no IP.)")
+    } else if (n.ip_min.is_none() && n.ip_max.is_some())
+        || (n.proto_min.is_none() && n.proto_max.is_some())
+    {
+        Some("nat(error: range max without min.)")
+    } else if matches!((&n.ip_min, &n.ip_max), (Some(a), Some(b)) if a.is_ipv4() != b.is_ipv4()) {
+        Some("nat(error: IP address sizes do not match)")
+    } else if matches!((&n.ip_min, &n.ip_max), (Some(a), Some(b)) if !ip_is_zero(b) && a > b)
+        || matches!((n.proto_min, n.proto_max), (Some(a), Some(b)) if b != 0 && a > b)
+    {
+        Some("nat(range error)")
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        out.push_str(e);
+        return;
+    }
+    out.push_str("nat");
+    if !(n.src || n.dst) {
+        return;
+    }
+    out.push('(');
+    out.push_str(if n.src { "src" } else { "dst" });
+    if let Some(min) = &n.ip_min {
+        let bracket = n.proto_min.is_some_and(|p| p != 0);
+        let _ = write!(out, "={}", ip_text(min, bracket));
+        if let Some(max) = n.ip_max.as_ref().filter(|m| !ip_is_zero(m) && *m != min) {
+            let _ = write!(out, "-{}", ip_text(max, bracket));
+        }
+        if let Some(p) = n.proto_min.filter(|&p| p != 0) {
+            let _ = write!(out, ":{p}");
+            if let Some(q) = n.proto_max.filter(|&q| q != 0 && q != p) {
+                let _ = write!(out, "-{q}");
+            }
+        }
+    }
+    out.push(',');
+    if n.persistent {
+        out.push_str("persistent,");
+    }
+    if n.proto_hash {
+        out.push_str("hash,");
+    }
+    if n.proto_random {
+        out.push_str("random,");
+    }
+    chomp(out);
+    out.push(')');
+}
+
+fn ip_is_zero(ip: &std::net::IpAddr) -> bool {
+    ip.is_unspecified()
 }
 
 fn write_userspace(out: &mut String, u: &Userspace, opts: &FormatOptions<'_>) {

@@ -10,7 +10,7 @@
 //!
 //! Attributes and actions this crate does not model print in a generic form that it also
 //! parses back: `key16(01 02 03)` and `action12(04 00 01 00)` (OVS names some of them,
-//! such as `tunnel(...)` and `ct(...)`; those forms are not parsed).
+//! such as `tunnel(...)` and `push_nsh(...)`; those forms are not parsed).
 //!
 //! [`KeyAttrs`], [`MaskedKey`] and [`Actions`] implement `Display` and `FromStr`;
 //! [`format_flow`] and [`parse_flow`] work on [`FlowKey`] with its mask.
@@ -156,10 +156,28 @@ pub fn format_flow(key: &FlowKey, mask: Option<&FlowKey>, opts: &FormatOptions<'
 /// [`Error::Invalid`] for text that does not parse; [`Error::Decode`] for attributes that
 /// do not make a key (see [`attrs_to_key`] and [`attrs_to_mask`]).
 pub fn parse_flow(s: &str, opts: &ParseOptions<'_>) -> Result<(FlowKey, FlowKey, Fitness)> {
-    let (k, m) = parse_key_attrs(s, opts)?;
+    let (mut k, mut m) = parse_key_attrs(s, opts)?;
+    drop_8023_trailer(&mut k, &mut m);
     let (key, fitness) = attrs_to_key(&k)?;
     let mask = attrs_to_mask(&m, &key)?;
     Ok((key, mask, fitness))
+}
+
+/// Undoes OVS's way of printing the ethertype of 802.3 frames: the key has none and the mask
+/// an exact one, printed as `eth_type(0/0xffff)`, which parses as a key ethertype of 0.
+fn drop_8023_trailer(key: &mut Vec<KeyAttr>, mask: &mut [KeyAttr]) {
+    let trailer = key
+        .iter()
+        .zip(mask.iter())
+        .position(|pair| matches!(pair, (KeyAttr::Ethertype(0), KeyAttr::Ethertype(u16::MAX))));
+    if let Some(i) = trailer {
+        key.remove(i);
+    }
+    for (k, m) in key.iter_mut().zip(mask.iter_mut()) {
+        if let (KeyAttr::Encap(k), KeyAttr::Encap(m)) = (k, m) {
+            drop_8023_trailer(k, m);
+        }
+    }
 }
 
 /// One line of `dpctl/dump-flows` for `flow` at time `now_ms` (milliseconds of the clock of
@@ -167,33 +185,62 @@ pub fn parse_flow(s: &str, opts: &ParseOptions<'_>) -> Result<(FlowKey, FlowKey,
 /// `[ufid:<ufid>, ]<key>, packets:N, bytes:N, used:<s>s|never[, flags:<f>][, dp:<layer>],
 /// actions:<actions>`, the UFID and `dp:` only when verbose.
 pub fn format_dpif_flow(flow: &DpifFlow, now_ms: u64, opts: &FormatOptions<'_>) -> String {
+    let key = flow
+        .key
+        .as_ref()
+        .map(|k| key_to_attrs(k, flow.mask.as_ref()));
+    let mask = flow
+        .key
+        .as_ref()
+        .and_then(|k| flow.mask.as_ref().map(|m| mask_to_attrs(m, k)));
+    format_flow_line(
+        Some(flow.ufid),
+        key.as_deref().unwrap_or(&[]),
+        mask.as_deref(),
+        &flow.stats,
+        flow.actions.as_deref(),
+        now_ms,
+        opts,
+    )
+}
+
+/// A `dpctl/dump-flows` line from attributes as a datapath sent them (for keys with what a
+/// [`FlowKey`] does not hold, such as tunnel metadata): as [`format_dpif_flow`], the UFID
+/// printed when given and verbose, `<empty>` for a missing key or actions.
+pub fn format_flow_line(
+    ufid: Option<crate::odp::Ufid>,
+    key: &[KeyAttr],
+    mask: Option<&[KeyAttr]>,
+    stats: &crate::provider::FlowStats,
+    actions: Option<&[Action]>,
+    now_ms: u64,
+    opts: &FormatOptions<'_>,
+) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(512);
-    if opts.verbose {
-        let _ = write!(out, "ufid:{}, ", flow.ufid);
+    if opts.verbose
+        && let Some(ufid) = ufid
+    {
+        let _ = write!(out, "ufid:{ufid}, ");
     }
-    match &flow.key {
-        Some(key) => {
-            let k = key_to_attrs(key, flow.mask.as_ref());
-            let m = flow.mask.as_ref().map(|m| mask_to_attrs(m, key));
-            format::write_key_attrs(&mut out, &k, m.as_deref(), opts);
-        }
-        None => out.push_str("<empty>"),
-    }
-    let s = &flow.stats;
-    let _ = write!(out, ", packets:{}, bytes:{}, used:", s.n_packets, s.n_bytes);
-    if s.used_ms == 0 {
+    format::write_key_attrs(&mut out, key, mask, opts);
+    let _ = write!(
+        out,
+        ", packets:{}, bytes:{}, used:",
+        stats.n_packets, stats.n_bytes
+    );
+    if stats.used_ms == 0 {
         out.push_str("never");
     } else {
-        let ago = i128::from(now_ms) - i128::from(s.used_ms);
+        let ago = i128::from(now_ms) - i128::from(stats.used_ms);
         // Milliseconds to seconds; any precision lost is far below what is printed.
         #[allow(clippy::cast_precision_loss)]
         let secs = ago as f64 / 1000.0;
         let _ = write!(out, "{secs:.3}s");
     }
-    if s.tcp_flags != 0 {
+    if stats.tcp_flags != 0 {
         out.push_str(", flags:");
-        format::write_tcp_flags_short(&mut out, s.tcp_flags);
+        format::write_tcp_flags_short(&mut out, stats.tcp_flags);
     }
     if opts.verbose
         && let Some(layer) = opts.dp_layer
@@ -201,7 +248,7 @@ pub fn format_dpif_flow(flow: &DpifFlow, now_ms: u64, opts: &FormatOptions<'_>) 
         let _ = write!(out, ", dp:{layer}");
     }
     out.push_str(", actions:");
-    match &flow.actions {
+    match actions {
         Some(a) => format::write_actions(&mut out, a, opts),
         None => out.push_str("<empty>"),
     }
@@ -273,6 +320,15 @@ impl FromStr for Actions {
 
     fn from_str(s: &str) -> Result<Self> {
         parse_actions(s, &ParseOptions::default()).map(Actions)
+    }
+}
+
+impl fmt::Display for KeyAttr {
+    /// The attribute alone, every field, as in `set(...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        format::write_key_attr(&mut out, self, None, &FormatOptions::verbose());
+        f.write_str(&out)
     }
 }
 

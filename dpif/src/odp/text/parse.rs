@@ -7,7 +7,7 @@ use super::ParseOptions;
 use super::format::{ct_state_name, tcp_flag_name};
 use crate::error::{Error, Result};
 use crate::odp::OdpPort;
-use crate::odp::action::{Action, HashAlg, Userspace};
+use crate::odp::action::{Action, Ct, HashAlg, Nat, Userspace};
 use crate::odp::attr::{
     ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, MAX_NEST_DEPTH, NdKey,
 };
@@ -282,11 +282,9 @@ pub(crate) fn key_attr(
     }
     single!("skb_priority", KeyAttr::Priority, u32, u32::MAX);
     single!("skb_mark", KeyAttr::SkbMark, u32, u32::MAX);
-    if cur.eat("recirc_id(") {
-        let v = cur.u32()?;
-        cur.expect(")")?;
-        return Ok((KeyAttr::RecircId(v), KeyAttr::RecircId(u32::MAX)));
-    }
+    // OVS accepts no mask here (recirc_id is always matched exactly); one is accepted so
+    // that whatever this crate prints parses back.
+    single!("recirc_id", KeyAttr::RecircId, u32, u32::MAX);
     single!("dp_hash", KeyAttr::DpHash, u32, u32::MAX);
     if cur.eat("ct_state(") {
         let (v, m) = flags(cur, ct_state_name, u32::MAX)?;
@@ -568,6 +566,9 @@ fn ct_label_bytes(v: u128) -> [u8; 16] {
 /// Parses key attributes with masks (OVS's `odp_flow_from_string`); a leading
 /// `ufid:<uuid>` is skipped.
 pub(crate) fn key_attrs(s: &str, opts: &ParseOptions<'_>) -> Result<(Vec<KeyAttr>, Vec<KeyAttr>)> {
+    if s.trim() == "<empty>" {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let mut cur = Cur::new(s, "parse flow key");
     let (mut key, mut mask) = (Vec::new(), Vec::new());
     loop {
@@ -729,6 +730,23 @@ fn action(cur: &mut Cur<'_>, opts: &ParseOptions<'_>, depth: usize) -> Result<Ac
             return Ok(a);
         }
     }
+    if cur.eat("check_pkt_len(size=") {
+        let pkt_len = cur.u16()?;
+        cur.expect(",gt(")?;
+        let if_greater = action_list(cur, opts, depth + 1)?;
+        cur.expect("),le(")?;
+        let if_less_equal = action_list(cur, opts, depth + 1)?;
+        cur.expect("))")?;
+        return Ok(Action::CheckPktLen {
+            pkt_len,
+            if_greater,
+            if_less_equal,
+        });
+    }
+    if cur.rest().starts_with("ct") && !cur.rest().starts_with("ct_") {
+        cur.pos += 2;
+        return ct(cur).map(Action::Ct);
+    }
     // The generic form for actions this crate does not model: actionN(xx xx).
     if cur.eat("action") {
         let kind = cur.u16()?;
@@ -750,6 +768,158 @@ fn action(cur: &mut Cur<'_>, opts: &ParseOptions<'_>, depth: usize) -> Result<Ac
         cur.pos = start;
     }
     Err(cur.err())
+}
+
+/// A name up to a delimiter or `)`, of 1 to `max` bytes.
+fn name_up_to(cur: &mut Cur<'_>, max: usize) -> Result<String> {
+    let n = cur.take_while(|b| !DELIMITERS.contains(&b) && b != b')');
+    if n.is_empty() || n.len() > max {
+        return Err(cur.err_msg("bad name"));
+    }
+    Ok(n.to_owned())
+}
+
+/// The `ct` action after its name (OVS's `parse_conntrack_action`): nothing, or
+/// `(commit,force_commit,zone=N,mark=V[/M],label=V[/M],helper=H,timeout=T,nat(...))`.
+fn ct(cur: &mut Cur<'_>) -> Result<Ct> {
+    let mut ct = Ct::default();
+    if !cur.eat("(") {
+        return Ok(ct);
+    }
+    loop {
+        cur.skip_delims();
+        if cur.eat(")") {
+            break;
+        }
+        if cur.eat("commit") {
+            ct.commit = true;
+        } else if cur.eat("force_commit") {
+            ct.force_commit = true;
+        } else if cur.eat("zone=") {
+            let z = cur.u16()?;
+            ct.zone = (z != 0).then_some(z);
+        } else if cur.eat("mark=") {
+            let hex = |c: &mut Cur<'_>| {
+                c.eat("0x");
+                let h = c.take_while(|b| b.is_ascii_hexdigit());
+                u32::from_str_radix(h, 16).map_err(|_| c.err())
+            };
+            let (v, m) = cur.masked(hex, u32::MAX)?;
+            ct.mark = (m != 0).then_some((v, m));
+        } else if cur.eat("label=") {
+            let (v, m) = cur.masked(u128_value, u128::MAX)?;
+            ct.labels = (m != 0).then_some((v, m));
+        } else if cur.eat("helper=") {
+            ct.helper = Some(name_up_to(cur, 15)?);
+        } else if cur.eat("timeout=") {
+            ct.timeout = Some(name_up_to(cur, 31)?);
+        } else if cur.eat("nat") {
+            ct.nat = Some(nat(cur)?);
+        } else {
+            return Err(cur.err());
+        }
+    }
+    if ct.commit && ct.force_commit {
+        return Err(cur.err_msg("commit and force_commit together"));
+    }
+    Ok(ct)
+}
+
+fn ip_any(cur: &mut Cur<'_>) -> Result<std::net::IpAddr> {
+    let start = cur.pos;
+    if cur.eat("[") {
+        let a = cur.ipv6()?;
+        cur.expect("]")?;
+        return Ok(a.into());
+    }
+    // An IPv4 address (a port may follow after ':'), or an IPv6 address (which a port
+    // cannot follow without brackets).
+    let t = cur.take_while(|b| b.is_ascii_digit() || b == b'.');
+    if let Ok(a) = t.parse::<std::net::Ipv4Addr>()
+        && !cur.peek().is_some_and(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(a.into());
+    }
+    cur.pos = start;
+    let t = cur.take_while(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    if let Ok(a) = t.parse::<std::net::Ipv6Addr>() {
+        return Ok(a.into());
+    }
+    cur.pos = start;
+    Err(cur.err())
+}
+
+/// The `nat` part of `ct` after its name: nothing, or `(src|dst[=RANGE],persistent,hash,
+/// random)`, encoded as OVS's `nl_msg_put_ct_nat` would (the range, ports and flags only
+/// with an address; a maximum only above its minimum).
+fn nat(cur: &mut Cur<'_>) -> Result<Nat> {
+    let mut n = Nat::default();
+    if !cur.eat("(") {
+        return Ok(n);
+    }
+    let (mut min, mut max, mut pmin, mut pmax) = (None, None, 0u16, 0u16);
+    loop {
+        cur.skip_delims();
+        if cur.eat(")") {
+            break;
+        }
+        let which = if cur.eat("src") {
+            Some(true)
+        } else if cur.eat("dst") {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(src) = which {
+            if src {
+                n.src = true;
+            } else {
+                n.dst = true;
+            }
+            if cur.eat("=") {
+                min = Some(ip_any(cur)?);
+                if cur.eat("-") {
+                    max = Some(ip_any(cur)?);
+                }
+                if cur.eat(":") {
+                    pmin = cur.u16()?;
+                    if cur.eat("-") {
+                        pmax = cur.u16()?;
+                    }
+                }
+            }
+        } else if cur.eat("persistent") {
+            n.persistent = true;
+        } else if cur.eat("hash") {
+            n.proto_hash = true;
+        } else if cur.eat("random") {
+            n.proto_random = true;
+        } else {
+            return Err(cur.err());
+        }
+    }
+    let bad_range = matches!((&min, &max), (Some(a), Some(b)) if a.is_ipv4() != b.is_ipv4() || b < a)
+        || (pmax != 0 && pmax < pmin);
+    if (n.src && n.dst) || bad_range || (n.proto_hash && n.proto_random) {
+        return Err(cur.err_msg("bad nat"));
+    }
+    if !(n.src || n.dst) {
+        return Ok(Nat::default());
+    }
+    match min {
+        Some(a) => {
+            n.ip_min = Some(a);
+            n.ip_max = max.filter(|b| *b > a);
+            n.proto_min = (pmin != 0).then_some(pmin);
+            n.proto_max = (pmin != 0 && pmax > pmin).then_some(pmax);
+        }
+        None => {
+            n.persistent = false;
+            n.proto_hash = false;
+            n.proto_random = false;
+        }
+    }
+    Ok(n)
 }
 
 fn userspace(cur: &mut Cur<'_>) -> Result<Action> {

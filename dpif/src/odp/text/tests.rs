@@ -313,6 +313,31 @@ const ODP_ACTIONS: &[&str] = &[
     "trunc(100)",
     "clone(1)",
     "clone(clone(push_vlan(vid=12,pcp=0),2),1)",
+    "ct",
+    "ct(commit)",
+    "ct(commit,zone=5)",
+    "ct(commit,mark=0xa0a0a0a0/0xfefefefe)",
+    "ct(commit,label=0x1234567890abcdef1234567890abcdef/0xf1f2f3f4f5f6f7f8f9f0fafbfcfdfeff)",
+    "ct(commit,helper=ftp)",
+    "ct(commit,helper=tftp)",
+    "ct(nat)",
+    "ct(commit,nat(src))",
+    "ct(commit,nat(dst))",
+    "ct(commit,nat(src=10.0.0.240,random))",
+    "ct(commit,nat(src=10.0.0.240:32768-65535,random))",
+    "ct(commit,nat(dst=10.0.0.128-10.0.0.254,hash))",
+    "ct(commit,nat(src=10.0.0.240-10.0.0.254:32768-65535,persistent))",
+    "ct(commit,nat(src=fe80::20c:29ff:fe88:a18b,random))",
+    "ct(commit,nat(src=fe80::20c:29ff:fe88:1-fe80::20c:29ff:fe88:a18b,random))",
+    "ct(commit,nat(src=[fe80::20c:29ff:fe88:1]-[fe80::20c:29ff:fe88:a18b]:255-4096,random))",
+    "ct(commit,helper=ftp,nat(src=10.1.1.240-10.1.1.255))",
+    "ct(force_commit)",
+    "ct(force_commit,zone=5)",
+    "ct(force_commit,mark=0xa0a0a0a0/0xfefefefe)",
+    "ct_clear",
+    "check_pkt_len(size=200,gt(4),le(5))",
+    "check_pkt_len(size=200,gt(drop),le(5))",
+    "check_pkt_len(size=200,gt(ct(nat),recirc(0x1)),le(drop))",
 ];
 
 #[test]
@@ -428,5 +453,49 @@ fn eth_type_trailer_for_8023_frames() {
     assert_eq!(
         text,
         "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0/0xffff)"
+    );
+}
+
+#[test]
+fn lines_from_raw_attributes() {
+    use netlink_packet_core::DefaultNla;
+    // A kernel key with tunnel metadata a FlowKey does not hold: printed generically.
+    let key = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 64, 0, 0, 0])),
+        KeyAttr::InPort(1),
+        KeyAttr::Ethertype(0x0800),
+    ];
+    let mask = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 0, 0, 0, 0])),
+        KeyAttr::InPort(u32::MAX),
+        KeyAttr::Ethertype(u16::MAX),
+    ];
+    let stats = FlowStats {
+        n_packets: 1,
+        n_bytes: 60,
+        used_ms: 0,
+        tcp_flags: 0,
+    };
+    let line = format_flow_line(
+        None,
+        &key,
+        Some(&mask),
+        &stats,
+        Some(&[Action::Output(OdpPort(2))]),
+        0,
+        &FormatOptions::terse(),
+    );
+    assert_eq!(
+        line,
+        "key16(05 00 04 00 40 00 00 00/05 00 04 00 00 00 00 00),in_port(1),eth_type(0x0800), \
+         packets:1, bytes:60, used:never, actions:2"
+    );
+    assert_eq!(
+        KeyAttr::Ipv4(crate::odp::Ipv4Key {
+            src: [1, 2, 3, 4],
+            ..Default::default()
+        })
+        .to_string(),
+        "ipv4(src=1.2.3.4,dst=0.0.0.0,proto=0,tos=0,ttl=0,frag=no)"
     );
 }
