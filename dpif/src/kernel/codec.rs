@@ -8,38 +8,22 @@ use netdev::PacketMeta;
 use crate::error::Result;
 use crate::odp::{self, Action, FlowKey, KeyAttr};
 
-/// Drops `OVS_KEY_ATTR_PACKET_TYPE`, which the kernel datapath refuses (it knows the packet
-/// type from the presence of `OVS_KEY_ATTR_ETHERNET`), as OVS's dpif-netlink does. A
-/// non-Ethernet packet type becomes the `OVS_KEY_ATTR_ETHERTYPE` it names, if the key has
-/// none.
-fn exclude_packet_type(mut attrs: Vec<KeyAttr>, is_mask: bool) -> Vec<KeyAttr> {
-    let mut pt = None;
-    attrs.retain(|a| match a {
-        KeyAttr::PacketType(v) => {
-            pt = Some(*v);
-            false
-        }
-        _ => true,
-    });
-    if let Some(pt) = pt
-        && !is_mask
-        && pt != odp::PT_ETH
-        && !attrs.iter().any(|a| matches!(a, KeyAttr::Ethertype(_)))
-    {
-        attrs.push(KeyAttr::Ethertype(u16::try_from(pt & 0xffff).unwrap_or(0)));
-    }
+/// The attributes without `OVS_KEY_ATTR_PACKET_TYPE`, which the kernel datapath refuses (it
+/// tells the packet type from the presence of `OVS_KEY_ATTR_ETHERNET`).
+fn for_kernel(mut attrs: Vec<KeyAttr>) -> Vec<KeyAttr> {
+    odp::strip_packet_type(&mut attrs);
     attrs
 }
 
 /// The nested key attributes of `key` (a flow's key, with its `mask` when it has one, so
 /// that key and mask carry the same attributes).
 pub(crate) fn key_bytes(key: &FlowKey, mask: Option<&FlowKey>) -> Result<Vec<u8>> {
-    odp::encode_key_attrs(&exclude_packet_type(odp::key_to_attrs(key, mask), false))
+    odp::encode_key_attrs(&for_kernel(odp::key_to_attrs(key, mask)))
 }
 
 /// The nested mask attributes of `mask` for a flow whose key is `key`.
 pub(crate) fn mask_bytes(key: &FlowKey, mask: &FlowKey) -> Result<Vec<u8>> {
-    odp::encode_key_attrs(&exclude_packet_type(odp::mask_to_attrs(mask, key), true))
+    odp::encode_key_attrs(&for_kernel(odp::mask_to_attrs(mask, key)))
 }
 
 /// The nested action attributes of `actions`.
@@ -114,18 +98,17 @@ mod tests {
 
     #[test]
     fn packet_type_is_left_out() {
-        let key = FlowKey::zero();
+        let mut key = FlowKey::zero();
+        key.in_port = 1;
+        key.eth_type = eth_type::ARP;
         let attrs = odp::key_to_attrs(&key, None);
         assert!(attrs.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
-        let kept = exclude_packet_type(attrs.clone(), false);
+        let kept = for_kernel(attrs.clone());
         assert_eq!(kept.len(), attrs.len() - 1);
-        assert!(!kept.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
-        // An IPv4 packet without Ethernet: its packet type becomes an ethertype.
-        let l3 = vec![KeyAttr::InPort(1), KeyAttr::PacketType(0x0001_0800)];
-        assert_eq!(
-            exclude_packet_type(l3, false),
-            vec![KeyAttr::InPort(1), KeyAttr::Ethertype(0x0800)]
-        );
+        let raw = key_bytes(&key, None).unwrap();
+        let back = odp::decode_key_attrs(&raw).unwrap();
+        assert!(!back.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
+        assert_eq!(key_from_bytes(&raw).unwrap(), key, "reads back as Ethernet");
     }
 
     #[test]
