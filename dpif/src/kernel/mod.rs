@@ -22,7 +22,14 @@
 //! [`Dpif::operate`](crate::Dpif::operate) sends its whole batch of flow puts, deletes, gets
 //! and executes as batches of netlink messages (up to 64 per `send`) and matches the
 //! kernel's acknowledgements by sequence number. Flows are indexed by UFID; deletes and terse
-//! dumps ask the kernel to omit keys, masks and actions.
+//! dumps ask the kernel to omit keys, masks and actions. A put with [`PutFlags::MODIFY`]
+//! asks for the kernel's echo to return the counters from before it; with
+//! [`PutFlags::CREATE`] too, a flow it created reports zero counters (the kernel's reply does
+//! not say which happened). Keys sent to the kernel leave out `OVS_KEY_ATTR_PACKET_TYPE`,
+//! which it does not know.
+//!
+//! [`PutFlags::MODIFY`]: crate::PutFlags::MODIFY
+//! [`PutFlags::CREATE`]: crate::PutFlags::CREATE
 //!
 //! # Upcalls
 //!
