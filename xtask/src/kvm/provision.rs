@@ -204,8 +204,20 @@ fn build(tmp: &Path, kpkg: &str, script: &str, verbose: bool) -> Result<()> {
         if !verbose {
             dl.stdout(std::process::Stdio::null());
         }
-        status(&mut dl)
-            .with_context(|| format!("downloading {kpkg} (run apt-get update first?)"))?;
+        if status(&mut dl).is_err() && deps::is_root() {
+            // Stale package lists name versions the archive no longer has: refresh, retry.
+            let _ = Command::new("apt-get")
+                .arg("update")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status();
+            status(&mut dl)
+                .with_context(|| format!("downloading {kpkg} (after apt-get update)"))?;
+        } else if !tmp
+            .read_dir()?
+            .any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "deb")))
+        {
+            bail!("downloading {kpkg} failed (run apt-get update first?)");
+        }
         let got = fs::read_dir(tmp)?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
