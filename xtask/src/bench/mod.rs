@@ -252,7 +252,11 @@ impl Bed {
         if a.is_empty() && b.is_empty() {
             let mut msg = "no packets crossed the switch (ping h1 <-> h2 unanswered)".to_owned();
             if let Some(log) = sw.log_file() {
-                msg.push_str(&format!("; {} ends:\n{}", log.display(), log_tail(&log, 5)));
+                msg.push_str(&format!(
+                    "\nthe last lines of {}:\n{}",
+                    log.display(),
+                    log_tail(&log, 5)
+                ));
             }
             bail!(msg);
         }
