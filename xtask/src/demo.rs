@@ -157,6 +157,12 @@ pub fn run(args: &[String]) -> Result<()> {
     {
         section(&format!("Last lines of {}", log.display()));
         print_indented(&log_tail(&log, 20));
+        if let Ok((_, target)) = workspace::metadata() {
+            let dest = target.join("demo");
+            for l in workspace::keep_logs(&env.workdir, &dest, &prefix) {
+                println!("  log kept: {}", l.display());
+            }
+        }
     }
 
     if opts.keep {

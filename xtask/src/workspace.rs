@@ -72,6 +72,28 @@ pub fn git_commit(root: &Path) -> Option<String> {
     (out.status.success() && !s.is_empty()).then_some(s)
 }
 
+/// Copies the `*.log` files of `src` to `dest` (made if needed) as `<prefix>-<name>`, so a
+/// failed switch's logs outlive the run's private directory. Returns the copies.
+pub fn keep_logs(src: &Path, dest: &Path, prefix: &str) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(src) else {
+        return Vec::new();
+    };
+    let mut kept = Vec::new();
+    for e in rd.filter_map(|e| e.ok()) {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "log")
+            && let Some(name) = p.file_name().and_then(|n| n.to_str())
+        {
+            let to = dest.join(format!("{prefix}-{name}"));
+            if std::fs::create_dir_all(dest).is_ok() && std::fs::copy(&p, &to).is_ok() {
+                kept.push(to);
+            }
+        }
+    }
+    kept.sort();
+    kept
+}
+
 /// A private directory for one run (`/tmp/<prefix>`), removed on drop.
 pub struct WorkDir {
     /// Its path.

@@ -529,6 +529,14 @@ pub fn run(args: &[String]) -> Result<()> {
                 if msg.lines().count() > 1 {
                     cmd::print_indented(&msg);
                 }
+                let logs = workspace::keep_logs(
+                    &work.path.join(kind.name()),
+                    &target.join("bench").join("logs"),
+                    &prefix,
+                );
+                for l in logs {
+                    println!("  {:<13} log kept: {}", "", l.display());
+                }
                 unavailable(&mut report, kind, first_line(&msg));
             }
         }
