@@ -65,6 +65,7 @@ mod proptests;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
 mod text;
+mod tunnel;
 pub mod uapi;
 mod ufid;
 mod words;
@@ -87,6 +88,7 @@ pub use text::{
     UserdataFn, format_actions, format_dpif_flow, format_flow, format_flow_line, format_key_attrs,
     parse_actions, parse_flow, parse_key_attrs,
 };
+pub use tunnel::TunnelKey;
 pub use ufid::Ufid;
 
 use std::fmt;

@@ -10,7 +10,7 @@
 //!
 //! Attributes and actions this crate does not model print in a generic form that it also
 //! parses back: `key16(01 02 03)` and `action12(04 00 01 00)` (OVS names some of them,
-//! such as `tunnel(...)` and `push_nsh(...)`; those forms are not parsed).
+//! such as `ct_tuple4(...)` and `push_nsh(...)`; those forms are not parsed).
 //!
 //! [`KeyAttrs`], [`MaskedKey`] and [`Actions`] implement `Display` and `FromStr`;
 //! [`format_flow`] and [`parse_flow`] work on [`FlowKey`] with its mask.

@@ -248,6 +248,11 @@ const ODP_WC: &[&str] = &[
     "skb_priority(0x1234/0xff),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x8847),mpls(label=100/0xff,tc=7/7,ttl=64/0xff,bos=1/1)",
     "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),ct_state(+trk),ct_zone(0x5/0xff),ct_mark(0x10305070/0xf0f0f0f0),ct_label(0x1234567890abcdef1234567890abcdef/0x102030405060708090a0b0c0d0e0f0),eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=5,tos=0x80,ttl=128,frag=first)",
     "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x8100),vlan(vid=99,pcp=7),encap(eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=6,tos=0,ttl=128,frag=no),tcp(src=80/0xff00,dst=8080/0xff))",
+    // "Valid forms with tunnel header", "... (wildcard flag)", "... with Geneve header".
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,vxlan(gbp(id=10/0xff,flags=0xb)),flags(oam|csum|key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,flags(-df+csum+key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,geneve({class=0,type=0,len=4,0xa/0xff}{class=0xffff,type=0x1,len=4,0xffffffff}),flags(csum|key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0xfedcba9876543210,src=10.0.0.1,dst=10.0.0.2,tos=0x8,ttl=128,flags(key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
 ];
 
 #[test]
@@ -335,6 +340,8 @@ const ODP_ACTIONS: &[&str] = &[
     "ct(force_commit,zone=5)",
     "ct(force_commit,mark=0xa0a0a0a0/0xfefefefe)",
     "ct_clear",
+    "set(tunnel(tun_id=0xabcdef1234567890,src=1.1.1.1,dst=2.2.2.2,ttl=64,flags(df|csum|key)))",
+    "set(tunnel(tun_id=0xabcdef1234567890,src=1.1.1.1,dst=2.2.2.2,ttl=64,flags(key)))",
     "check_pkt_len(size=200,gt(4),le(5))",
     "check_pkt_len(size=200,gt(drop),le(5))",
     "check_pkt_len(size=200,gt(ct(nat),recirc(0x1)),le(drop))",
