@@ -115,9 +115,39 @@ pub struct NdKey {
     pub tll: [u8; 6],
 }
 
+/// `struct ovs_key_ct_tuple_ipv4`: the original direction of a tracked connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleIpv4Key {
+    /// Source address.
+    pub src: [u8; 4],
+    /// Destination address.
+    pub dst: [u8; 4],
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Protocol.
+    pub proto: u8,
+}
+
+/// `struct ovs_key_ct_tuple_ipv6`: the original direction of a tracked connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleIpv6Key {
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Protocol.
+    pub proto: u8,
+}
+
 /// One flow key attribute (`OVS_KEY_ATTR_*`), in a key or in a mask.
 ///
-/// Attributes this crate does not model (NSH, conntrack tuples, ND extensions, tunnel keys
+/// Attributes this crate does not model (NSH, ND extensions, tunnel keys
 /// with ERSPAN options), and attributes above the highest type it knows (such as newer
 /// kernels' `OVS_KEY_ATTR_IPV6_EXTHDRS`), are kept as [`KeyAttr::Other`] so that they survive a
 /// parse/emit round trip.
@@ -175,6 +205,10 @@ pub enum KeyAttr {
     CtMark(u32),
     /// `OVS_KEY_ATTR_CT_LABELS` (25), as the 16 bytes of the attribute.
     CtLabels([u8; 16]),
+    /// `OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4` (26).
+    CtTupleIpv4(CtTupleIpv4Key),
+    /// `OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6` (27).
+    CtTupleIpv6(CtTupleIpv6Key),
     /// `OVS_KEY_ATTR_PACKET_TYPE` (29): namespace in the high 16 bits.
     PacketType(u32),
     /// Any other attribute (tunnel keys, NSH, conntrack tuples, types newer than this crate),
@@ -211,6 +245,8 @@ impl KeyAttr {
             KeyAttr::CtZone(_) => OVS_KEY_ATTR_CT_ZONE,
             KeyAttr::CtMark(_) => OVS_KEY_ATTR_CT_MARK,
             KeyAttr::CtLabels(_) => OVS_KEY_ATTR_CT_LABELS,
+            KeyAttr::CtTupleIpv4(_) => OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4,
+            KeyAttr::CtTupleIpv6(_) => OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6,
             KeyAttr::PacketType(_) => OVS_KEY_ATTR_PACKET_TYPE,
             KeyAttr::Other(nla) => nla.kind() & netlink_packet_core::NLA_TYPE_MASK,
         }
@@ -302,6 +338,8 @@ impl Nla for KeyAttr {
             KeyAttr::Nd(_) => OVS_KEY_ND_LEN,
             KeyAttr::Mpls(lses) => 4 * lses.len(),
             KeyAttr::CtLabels(_) => OVS_KEY_CT_LABELS_LEN,
+            KeyAttr::CtTupleIpv4(_) => OVS_KEY_CT_TUPLE_IPV4_LEN,
+            KeyAttr::CtTupleIpv6(_) => OVS_KEY_CT_TUPLE_IPV6_LEN,
             KeyAttr::Other(nla) => nla.value_len(),
         }
     }
@@ -377,6 +415,22 @@ impl Nla for KeyAttr {
                 }
             }
             KeyAttr::CtLabels(l) => buf[..16].copy_from_slice(l),
+            KeyAttr::CtTupleIpv4(t) => {
+                buf[..4].copy_from_slice(&t.src);
+                buf[4..8].copy_from_slice(&t.dst);
+                buf[8..10].copy_from_slice(&t.src_port.to_be_bytes());
+                buf[10..12].copy_from_slice(&t.dst_port.to_be_bytes());
+                buf[12] = t.proto;
+                buf[13..16].fill(0);
+            }
+            KeyAttr::CtTupleIpv6(t) => {
+                buf[..16].copy_from_slice(&t.src);
+                buf[16..32].copy_from_slice(&t.dst);
+                buf[32..34].copy_from_slice(&t.src_port.to_be_bytes());
+                buf[34..36].copy_from_slice(&t.dst_port.to_be_bytes());
+                buf[36] = t.proto;
+                buf[37..40].fill(0);
+            }
             KeyAttr::Other(nla) => nla.emit_value(buf),
         }
     }
@@ -546,6 +600,26 @@ pub(crate) fn parse_key_nla(
             )
         }
         OVS_KEY_ATTR_CT_LABELS => KeyAttr::CtLabels(exact::<16>(name, value)?),
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4 => {
+            let b = exact::<OVS_KEY_CT_TUPLE_IPV4_LEN>(name, value)?;
+            KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src: arr(&b[..4]),
+                dst: arr(&b[4..8]),
+                src_port: u16::from_be_bytes([b[8], b[9]]),
+                dst_port: u16::from_be_bytes([b[10], b[11]]),
+                proto: b[12],
+            })
+        }
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6 => {
+            let b = exact::<OVS_KEY_CT_TUPLE_IPV6_LEN>(name, value)?;
+            KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+                src: arr(&b[..16]),
+                dst: arr(&b[16..32]),
+                src_port: u16::from_be_bytes([b[32], b[33]]),
+                dst_port: u16::from_be_bytes([b[34], b[35]]),
+                proto: b[36],
+            })
+        }
         _ => KeyAttr::Other(DefaultNla::new(raw_kind, value.to_vec())),
     })
 }
@@ -817,6 +891,35 @@ mod tests {
                 KeyAttr::Other(DefaultNla::new(0x8028, vec![7])),
             ],
         );
+    }
+
+    #[test]
+    fn ct_tuples() {
+        #[rustfmt::skip]
+        let raw = [
+            0x14, 0x00, 0x1a, 0x00, // len 20, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4
+            10, 10, 10, 10,         //   src
+            20, 20, 20, 20,         //   dst
+            0x00, 0x01, 0x00, 0x02, //   src port 1, dst port 2
+            0x11, 0x00, 0x00, 0x00, //   proto 17, struct padding
+        ];
+        round_trip(
+            &raw,
+            &[KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src: [10; 4],
+                dst: [20; 4],
+                src_port: 1,
+                dst_port: 2,
+                proto: 17,
+            })],
+        );
+        let v6 = KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+            proto: 6,
+            ..Default::default()
+        });
+        let raw = encode_key_attrs(std::slice::from_ref(&v6)).unwrap();
+        assert_eq!(raw.len(), 44);
+        assert_eq!(decode_key_attrs(&raw).unwrap(), vec![v6]);
     }
 
     #[test]

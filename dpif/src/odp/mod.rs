@@ -74,9 +74,9 @@ pub use action::{
     Action, Ct, HashAlg, Nat, Userspace, decode_actions, encode_actions, encode_actions_into,
 };
 pub use attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
-    OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs, encode_key_attrs,
-    encode_key_attrs_into,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    NdKey, OVS_FRAG_TYPE_FIRST, OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs,
+    encode_key_attrs, encode_key_attrs_into,
 };
 pub use convert::{
     Fitness, OFPHTN_ETHERTYPE, PT_ETH, attrs_to_key, attrs_to_mask, decode_flow_key,

@@ -16,7 +16,8 @@ use std::net::IpAddr;
 
 use super::action::{Action, Ct, HashAlg, Nat, Userspace};
 use super::attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, parse_key_nla,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    NdKey, parse_key_nla,
 };
 use super::convert::{OFPHTN_ETHERTYPE, PT_ETH};
 use super::key::{FlowKey, Vlan, eth_type, frag, ip_proto, vlan};
@@ -25,7 +26,7 @@ use super::uapi::*;
 use super::{MaskedKey, OdpPort};
 
 /// Key attribute types this crate does not decode (kept as [`KeyAttr::Other`]).
-const UNMODELED_KEY_TYPES: &[u16] = &[0, 26, 27, 28, 30, 31, 32, 33, 100, 0x3fff];
+const UNMODELED_KEY_TYPES: &[u16] = &[0, 28, 30, 31, 32, 33, 100, 0x3fff];
 /// Action types this crate does not decode (kept as [`Action::Other`]).
 const UNMODELED_ACTION_TYPES: &[u16] = &[0, 17, 18, 22, 23, 25, 26, 27, 28, 29, 99];
 
@@ -485,6 +486,24 @@ fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
         any::<u32>().prop_map(KeyAttr::CtMark),
         any::<[u8; 16]>().prop_map(KeyAttr::CtLabels),
         any::<u32>().prop_map(KeyAttr::PacketType),
+        any::<([u8; 4], [u8; 4], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
+        any::<([u8; 16], [u8; 16], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
         unmodeled_other(UNMODELED_KEY_TYPES, !text).prop_map(KeyAttr::Other),
     ]
     .boxed()
@@ -757,7 +776,13 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_attr = if text {
         key_attr_leaf(true)
             .prop_filter("text form of set() turns these into masked sets", |k| {
-                !matches!(k, KeyAttr::Ipv6(_) | KeyAttr::Arp(_))
+                !matches!(
+                    k,
+                    KeyAttr::Ipv6(_)
+                        | KeyAttr::Arp(_)
+                        | KeyAttr::CtTupleIpv4(_)
+                        | KeyAttr::CtTupleIpv6(_)
+                )
             })
             .boxed()
     } else {

@@ -344,6 +344,8 @@ pub(crate) fn key_attr_text_name(a: &KeyAttr) -> std::borrow::Cow<'static, str> 
         KeyAttr::CtMark(_) => "ct_mark",
         KeyAttr::CtLabels(_) => "ct_label",
         KeyAttr::PacketType(_) => "packet_type",
+        KeyAttr::CtTupleIpv4(_) => "ct_tuple4",
+        KeyAttr::CtTupleIpv6(_) => "ct_tuple6",
         KeyAttr::Other(_) => return std::borrow::Cow::Owned(format!("key{}", a.attr_type())),
     })
 }
@@ -380,6 +382,20 @@ fn mask_is_constant(m: &KeyAttr, ones: bool) -> bool {
                 && k.op == u16::from_be_bytes([byte, byte])
                 && k.sha == [byte; 6]
                 && k.tha == [byte; 6]
+        }
+        KeyAttr::CtTupleIpv4(t) => {
+            t.src == [byte; 4]
+                && t.dst == [byte; 4]
+                && t.src_port == u16::from_be_bytes([byte, byte])
+                && t.dst_port == u16::from_be_bytes([byte, byte])
+                && t.proto == byte
+        }
+        KeyAttr::CtTupleIpv6(t) => {
+            t.src == [byte; 16]
+                && t.dst == [byte; 16]
+                && t.src_port == u16::from_be_bytes([byte, byte])
+                && t.dst_port == u16::from_be_bytes([byte, byte])
+                && t.proto == byte
         }
         KeyAttr::Other(_) if m.attr_type() > OVS_KEY_ATTR_MAX => false,
         other => other.payload().iter().all(|&b| b == byte),
@@ -442,6 +458,8 @@ fn zeroed(a: &KeyAttr) -> KeyAttr {
         KeyAttr::CtMark(_) => KeyAttr::CtMark(0),
         KeyAttr::CtLabels(_) => KeyAttr::CtLabels([0; 16]),
         KeyAttr::PacketType(_) => KeyAttr::PacketType(0),
+        KeyAttr::CtTupleIpv4(_) => KeyAttr::CtTupleIpv4(Default::default()),
+        KeyAttr::CtTupleIpv6(_) => KeyAttr::CtTupleIpv6(Default::default()),
         other => wildcard_mask(other),
     }
 }
@@ -839,6 +857,67 @@ pub(crate) fn write_key_attr(
             chomp(out);
         }
         KeyAttr::Tunnel(t) => write_tunnel(out, t, mask_of!(KeyAttr::Tunnel), verbose),
+        KeyAttr::CtTupleIpv4(k) => {
+            let m = mask_of!(KeyAttr::CtTupleIpv4);
+            fmt_ipv4(out, "src", &k.src, m.map(|m| &m.src), verbose);
+            fmt_ipv4(out, "dst", &k.dst, m.map(|m| &m.dst), verbose);
+            let p = m.map(|m| u64::from(m.proto));
+            fmt_num(out, "proto", u64::from(k.proto), p, 0xff, true, verbose);
+            let (s, d) = (
+                m.map(|m| u64::from(m.src_port)),
+                m.map(|m| u64::from(m.dst_port)),
+            );
+            fmt_num(
+                out,
+                "tp_src",
+                u64::from(k.src_port),
+                s,
+                0xffff,
+                true,
+                verbose,
+            );
+            fmt_num(
+                out,
+                "tp_dst",
+                u64::from(k.dst_port),
+                d,
+                0xffff,
+                true,
+                verbose,
+            );
+            chomp(out);
+        }
+        KeyAttr::CtTupleIpv6(k) => {
+            // OVS prints src_port/dst_port here but parses tp_src/tp_dst; both parse.
+            let m = mask_of!(KeyAttr::CtTupleIpv6);
+            fmt_in6(out, "src", &k.src, m.map(|m| &m.src), verbose);
+            fmt_in6(out, "dst", &k.dst, m.map(|m| &m.dst), verbose);
+            let p = m.map(|m| u64::from(m.proto));
+            fmt_num(out, "proto", u64::from(k.proto), p, 0xff, true, verbose);
+            let (s, d) = (
+                m.map(|m| u64::from(m.src_port)),
+                m.map(|m| u64::from(m.dst_port)),
+            );
+            fmt_num(
+                out,
+                "src_port",
+                u64::from(k.src_port),
+                s,
+                0xffff,
+                true,
+                verbose,
+            );
+            fmt_num(
+                out,
+                "dst_port",
+                u64::from(k.dst_port),
+                d,
+                0xffff,
+                true,
+                verbose,
+            );
+            chomp(out);
+        }
         KeyAttr::Other(_) => {
             hex_bytes(out, &a.payload());
             if let Some(m) = ma.filter(|_| !exact) {

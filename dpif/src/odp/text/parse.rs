@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::odp::OdpPort;
 use crate::odp::action::{Action, Ct, HashAlg, Nat, Userspace};
 use crate::odp::attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, MAX_NEST_DEPTH, NdKey,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    MAX_NEST_DEPTH, NdKey,
 };
 use crate::odp::key::vlan;
 use crate::odp::tunnel::TunnelKey;
@@ -307,6 +308,44 @@ pub(crate) fn key_attr(
     if cur.eat("tunnel(") {
         let (k, m) = tunnel(cur)?;
         return Ok((KeyAttr::Tunnel(k), KeyAttr::Tunnel(m)));
+    }
+    if cur.eat("ct_tuple4(") {
+        let (mut k, mut m) = (CtTupleIpv4Key::default(), CtTupleIpv4Key::default());
+        cur.fields(|name, c| {
+            match name {
+                "src" => (k.src, m.src) = c.masked(|c| c.ipv4(), [0xff; 4])?,
+                "dst" => (k.dst, m.dst) = c.masked(|c| c.ipv4(), [0xff; 4])?,
+                "proto" => (k.proto, m.proto) = c.masked(|c| c.u8(), u8::MAX)?,
+                "tp_src" | "src_port" => {
+                    (k.src_port, m.src_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                "tp_dst" | "dst_port" => {
+                    (k.dst_port, m.dst_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        return Ok((KeyAttr::CtTupleIpv4(k), KeyAttr::CtTupleIpv4(m)));
+    }
+    if cur.eat("ct_tuple6(") {
+        let (mut k, mut m) = (CtTupleIpv6Key::default(), CtTupleIpv6Key::default());
+        cur.fields(|name, c| {
+            match name {
+                "src" => (k.src, m.src) = c.masked(|c| c.ipv6(), [0xff; 16])?,
+                "dst" => (k.dst, m.dst) = c.masked(|c| c.ipv6(), [0xff; 16])?,
+                "proto" => (k.proto, m.proto) = c.masked(|c| c.u8(), u8::MAX)?,
+                "tp_src" | "src_port" => {
+                    (k.src_port, m.src_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                "tp_dst" | "dst_port" => {
+                    (k.dst_port, m.dst_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        return Ok((KeyAttr::CtTupleIpv6(k), KeyAttr::CtTupleIpv6(m)));
     }
     if cur.eat("in_port(") {
         let (v, m) = if cur.peek().is_some_and(|b| b.is_ascii_digit()) {
