@@ -8,6 +8,8 @@
 //!   crate does not model survive a parse/emit round trip as [`KeyAttr::Other`].
 //! * [`Action`] is one datapath action.
 //! * [`uapi`] holds the constants of `include/linux/openvswitch.h`.
+//! * `strategies` (with the `proptest` feature, and in this crate's tests): proptest
+//!   strategies for keys with masks, key attributes and actions.
 //!
 //! # Netlink
 //!
@@ -17,6 +19,8 @@
 //! [`key_to_attrs`], [`mask_to_attrs`], [`attrs_to_key`] and [`attrs_to_mask`] convert
 //! between [`FlowKey`] and attributes the way OVS's `odp_flow_key_from_flow` and friends do,
 //! with a [`Fitness`] verdict; [`encode_flow_key`]/[`decode_flow_key`] do both steps.
+//! A [`FlowKey`] holds no tunnel metadata, conntrack state or MPLS labels yet: keys that
+//! carry them decode as [`Fitness::TooMuch`].
 //!
 //! # Text
 //!
