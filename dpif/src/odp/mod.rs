@@ -88,9 +88,9 @@ pub use convert::{
 };
 pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
 pub use text::{
-    Actions, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
+    Actions, FlowLine, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
     UserdataFn, format_actions, format_dpif_flow, format_flow, format_flow_line, format_key_attrs,
-    parse_actions, parse_flow, parse_key_attrs,
+    parse_actions, parse_flow, parse_flow_line, parse_key_attrs,
 };
 pub use tunnel::TunnelKey;
 pub use ufid::Ufid;

@@ -506,3 +506,31 @@ fn lines_from_raw_attributes() {
         "ipv4(src=1.2.3.4,dst=0.0.0.0,proto=0,tos=0,ttl=0,frag=no)"
     );
 }
+
+#[test]
+fn dump_lines_parse_back() {
+    let popts = ParseOptions {
+        port_names: Some(&port_no),
+    };
+    let l = parse_flow_line(VERBOSE[1], &popts).unwrap();
+    assert_eq!(
+        l.ufid,
+        Some("65cf8d9f-8f4f-4679-8bc2-f065ea23ad08".parse().unwrap())
+    );
+    assert_eq!((l.packets, l.bytes, l.used_ms_ago), (6, 588, Some(24)));
+    assert_eq!(l.dp_layer.as_deref(), Some("ovs"));
+    assert_eq!(l.dp_extra_info.as_deref(), Some("miniflow_bits(5,2)"));
+    assert_eq!(l.actions, vec![Action::Output(OdpPort(3))]);
+    assert_eq!(attrs_to_key(&l.key).unwrap().1, Fitness::Perfect);
+    let l = parse_flow_line(TERSE[0], &popts).unwrap();
+    assert_eq!((l.ufid, l.used_ms_ago, l.dp_layer), (None, None, None));
+    // Our own lines, flags included, read back.
+    let mut flow = flow_from_line(TERSE[1], 1000);
+    flow.stats.tcp_flags = 0x0812;
+    flow.stats.used_ms = 100;
+    let text = format_dpif_flow(&flow, 2100, &FormatOptions::verbose());
+    let l = parse_flow_line(&text, &ParseOptions::default()).unwrap();
+    assert_eq!((l.tcp_flags, l.used_ms_ago), (0x0812, Some(2000)));
+    assert_eq!(l.ufid, Some(flow.ufid));
+    assert!(parse_flow_line("in_port(1), packets:x", &popts).is_err());
+}
