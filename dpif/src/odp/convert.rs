@@ -430,6 +430,16 @@ pub fn attrs_to_key(attrs: &[KeyAttr]) -> Result<(FlowKey, Fitness)> {
     if take!(level, OVS_KEY_ATTR_CT_LABELS, KeyAttr::CtLabels) == Some(&[0; 16]) {
         expected |= bit(OVS_KEY_ATTR_CT_LABELS);
     }
+    if take!(level, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, KeyAttr::CtTupleIpv4)
+        .is_some_and(|t| *t == Default::default())
+    {
+        expected |= bit(OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4);
+    }
+    if take!(level, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6, KeyAttr::CtTupleIpv6)
+        .is_some_and(|t| *t == Default::default())
+    {
+        expected |= bit(OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6);
+    }
     if let Some(v) = take!(level, OVS_KEY_ATTR_IN_PORT, KeyAttr::InPort) {
         k.in_port = *v;
         expected |= bit(OVS_KEY_ATTR_IN_PORT);

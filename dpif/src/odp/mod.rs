@@ -10,6 +10,8 @@
 //! * [`extract()`] parses a packet into its [`FlowKey`]; [`execute()`] runs actions on it;
 //!   [`csum`] holds the checksum helpers that packet rewriting uses.
 //! * [`uapi`] holds the constants of `include/linux/openvswitch.h`.
+//! * `strategies` (with the `proptest` feature, and in this crate's tests): proptest
+//!   strategies for keys with masks, key attributes and actions.
 //!
 //! # Netlink
 //!
@@ -19,6 +21,8 @@
 //! [`key_to_attrs`], [`mask_to_attrs`], [`attrs_to_key`] and [`attrs_to_mask`] convert
 //! between [`FlowKey`] and attributes the way OVS's `odp_flow_key_from_flow` and friends do,
 //! with a [`Fitness`] verdict; [`encode_flow_key`]/[`decode_flow_key`] do both steps.
+//! A [`FlowKey`] holds no tunnel metadata, conntrack state or MPLS labels yet: keys that
+//! carry them decode as [`Fitness::TooMuch`].
 //!
 //! # Text
 //!
@@ -70,6 +74,7 @@ mod proptests;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
 mod text;
+mod tunnel;
 pub mod uapi;
 mod ufid;
 mod words;
@@ -78,9 +83,9 @@ pub use action::{
     Action, Ct, HashAlg, Nat, Userspace, decode_actions, encode_actions, encode_actions_into,
 };
 pub use attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
-    OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs, encode_key_attrs,
-    encode_key_attrs_into,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    NdKey, OVS_FRAG_TYPE_FIRST, OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs,
+    encode_key_attrs, encode_key_attrs_into,
 };
 pub use convert::{
     Fitness, OFPHTN_ETHERTYPE, PT_ETH, attrs_to_key, attrs_to_mask, decode_flow_key,
@@ -90,10 +95,11 @@ pub use execute::{ExecuteCallbacks, execute};
 pub use extract::{extract, hash_5tuple, hash_5tuple_symmetric};
 pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
 pub use text::{
-    Actions, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
+    Actions, FlowLine, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
     UserdataFn, format_actions, format_dpif_flow, format_flow, format_flow_line, format_key_attrs,
-    parse_actions, parse_flow, parse_key_attrs,
+    parse_actions, parse_flow, parse_flow_line, parse_key_attrs,
 };
+pub use tunnel::TunnelKey;
 pub use ufid::Ufid;
 
 use std::fmt;

@@ -16,15 +16,17 @@ use std::net::IpAddr;
 
 use super::action::{Action, Ct, HashAlg, Nat, Userspace};
 use super::attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, parse_key_nla,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    NdKey, parse_key_nla,
 };
 use super::convert::{OFPHTN_ETHERTYPE, PT_ETH};
 use super::key::{FlowKey, Vlan, eth_type, frag, ip_proto, vlan};
+use super::tunnel::TunnelKey;
 use super::uapi::*;
 use super::{MaskedKey, OdpPort};
 
 /// Key attribute types this crate does not decode (kept as [`KeyAttr::Other`]).
-const UNMODELED_KEY_TYPES: &[u16] = &[0, 16, 26, 27, 28, 30, 31, 32, 33, 100, 0x3fff];
+const UNMODELED_KEY_TYPES: &[u16] = &[0, 28, 30, 31, 32, 33, 100, 0x3fff];
 /// Action types this crate does not decode (kept as [`Action::Other`]).
 const UNMODELED_ACTION_TYPES: &[u16] = &[0, 17, 18, 22, 23, 25, 26, 27, 28, 29, 99];
 
@@ -294,6 +296,123 @@ fn unmodeled_other(types: &'static [u16], flags: bool) -> impl Strategy<Value = 
         .prop_map(|(t, f, v)| DefaultNla::new(t | f, v))
 }
 
+/// Well-formed Geneve options: class, type, zero reserved bits, length in words, data.
+fn geneve_opts() -> impl Strategy<Value = Vec<u8>> {
+    vec(
+        (
+            any::<(u16, u8)>(),
+            vec(any::<u8>(), 0..=3).prop_map(|w| w.len()),
+            any::<[u8; 12]>(),
+        ),
+        0..3,
+    )
+    .prop_map(|opts| {
+        let mut v = Vec::new();
+        for ((class, typ), words, data) in opts {
+            v.extend_from_slice(&class.to_be_bytes());
+            v.push(typ);
+            v.push(u8::try_from(words).unwrap_or(0));
+            v.extend_from_slice(&data[..4 * words]);
+        }
+        v
+    })
+}
+
+/// A tunnel key: `text` keeps the VXLAN policy to its 24 bits and the Geneve options
+/// well-formed.
+fn tunnel_key(text: bool) -> impl Strategy<Value = TunnelKey> {
+    use proptest::option::of;
+    let gbp_max = if text { 0x00ff_ffffu32 } else { u32::MAX };
+    let geneve = if text {
+        geneve_opts().boxed()
+    } else {
+        vec(any::<u8>(), 0..24).boxed()
+    };
+    (
+        (of(any::<u64>()), of(any::<[u8; 4]>()), of(any::<[u8; 4]>())),
+        (of(any::<[u8; 16]>()), of(any::<[u8; 16]>())),
+        (of(any::<u8>()), of(any::<u8>()), any::<[bool; 3]>()),
+        (of(any::<u16>()), of(any::<u16>())),
+        (of(0..=gbp_max), of(geneve)),
+    )
+        .prop_map(
+            |(
+                (id, ipv4_src, ipv4_dst),
+                (ipv6_src, ipv6_dst),
+                (tos, ttl, f),
+                (tp_src, tp_dst),
+                (vxlan_gbp, geneve_opts),
+            )| {
+                TunnelKey {
+                    id,
+                    ipv4_src,
+                    ipv4_dst,
+                    ipv6_src,
+                    ipv6_dst,
+                    tos,
+                    ttl,
+                    dont_fragment: f[0],
+                    csum: f[1],
+                    tp_src,
+                    tp_dst,
+                    oam: f[2],
+                    vxlan_gbp,
+                    geneve_opts,
+                }
+            },
+        )
+}
+
+/// A mask for tunnel key `k` that its text says without loss: the same fields present,
+/// the key's flags within the mask's, Geneve masks with zero reserved bits.
+fn tunnel_mask(k: &TunnelKey, r: &[u8; 64], b: [bool; 3]) -> TunnelKey {
+    let word = |i: usize| {
+        u64::from_ne_bytes([
+            r[i],
+            r[i + 1],
+            r[i + 2],
+            r[i + 3],
+            r[i + 4],
+            r[i + 5],
+            r[i + 6],
+            r[i + 7],
+        ])
+    };
+    let a4 = |i: usize| [r[i], r[i + 1], r[i + 2], r[i + 3]];
+    let a16 = |i: usize| {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&r[i..i + 16]);
+        a
+    };
+    TunnelKey {
+        id: k.id.map(|_| word(0)),
+        ipv4_src: k.ipv4_src.map(|_| a4(8)),
+        ipv4_dst: k.ipv4_dst.map(|_| a4(12)),
+        ipv6_src: k.ipv6_src.map(|_| a16(16)),
+        ipv6_dst: k.ipv6_dst.map(|_| a16(32)),
+        tos: k.tos.map(|_| r[48]),
+        ttl: k.ttl.map(|_| r[49]),
+        dont_fragment: k.dont_fragment || b[0],
+        csum: k.csum || b[1],
+        tp_src: k.tp_src.map(|_| u16::from_ne_bytes([r[50], r[51]])),
+        tp_dst: k.tp_dst.map(|_| u16::from_ne_bytes([r[52], r[53]])),
+        oam: k.oam || b[2],
+        vxlan_gbp: k
+            .vxlan_gbp
+            .map(|_| u32::from_ne_bytes(a4(54)) & 0x00ff_ffff),
+        geneve_opts: k.geneve_opts.as_ref().map(|g| {
+            let mut m: Vec<u8> = r.iter().copied().cycle().skip(58).take(g.len()).collect();
+            // Option headers: reserved bits zero, the length bits of the key's layout.
+            let mut off = 0;
+            while off + 4 <= g.len() {
+                m[off + 3] &= 0x1f;
+                off += 4 + 4 * usize::from(g[off + 3] & 0x1f);
+            }
+            m
+        }),
+    }
+}
+
 /// One fixed-layout key attribute; `text` keeps to what the text form says without loss.
 fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
     let frag_max = if text { 2u8 } else { u8::MAX };
@@ -357,6 +476,7 @@ fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
             tll
         })),
         any::<u32>().prop_map(KeyAttr::SkbMark),
+        tunnel_key(text).prop_map(KeyAttr::Tunnel),
         (0..=tcp_flags_max).prop_map(KeyAttr::TcpFlags),
         any::<u32>().prop_map(KeyAttr::DpHash),
         any::<u32>().prop_map(KeyAttr::RecircId),
@@ -366,6 +486,24 @@ fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
         any::<u32>().prop_map(KeyAttr::CtMark),
         any::<[u8; 16]>().prop_map(KeyAttr::CtLabels),
         any::<u32>().prop_map(KeyAttr::PacketType),
+        any::<([u8; 4], [u8; 4], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
+        any::<([u8; 16], [u8; 16], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
         unmodeled_other(UNMODELED_KEY_TYPES, !text).prop_map(KeyAttr::Other),
     ]
     .boxed()
@@ -423,6 +561,7 @@ fn masked_leaf() -> impl Strategy<Value = (KeyAttr, KeyAttr)> {
                     .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
+            KeyAttr::Tunnel(_) => k.clone(),
             _ => parse_key_nla(t, raw, &mbytes, 0).unwrap_or_else(|_| k.clone()),
         };
         let mut k = k;
@@ -441,6 +580,13 @@ fn masked_leaf() -> impl Strategy<Value = (KeyAttr, KeyAttr)> {
                 mm.label &= 0xfffff;
             }
             (KeyAttr::Vlan(_), KeyAttr::Vlan(mm)) => *mm |= vlan::CFI,
+            (KeyAttr::Tunnel(kk), mm @ KeyAttr::Tunnel(_)) => {
+                let mut r = [0u8; 64];
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = bytes[i].wrapping_add(u8::try_from(i).unwrap_or(0));
+                }
+                *mm = KeyAttr::Tunnel(tunnel_mask(kk, &r, [b, !b, b]));
+            }
             (KeyAttr::TcpFlags(kk), KeyAttr::TcpFlags(mm)) => {
                 if b {
                     *mm = u16::MAX;
@@ -630,7 +776,13 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_attr = if text {
         key_attr_leaf(true)
             .prop_filter("text form of set() turns these into masked sets", |k| {
-                !matches!(k, KeyAttr::Ipv6(_) | KeyAttr::Arp(_))
+                !matches!(
+                    k,
+                    KeyAttr::Ipv6(_)
+                        | KeyAttr::Arp(_)
+                        | KeyAttr::CtTupleIpv4(_)
+                        | KeyAttr::CtTupleIpv6(_)
+                )
             })
             .boxed()
     } else {
@@ -639,6 +791,9 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_masked = masked_leaf()
         .prop_filter("masked set needs a partial mask", |(_, m)| {
             !m.payload().iter().all(|&b| b == 0xff)
+        })
+        .prop_filter("no masked set of a tunnel key", |(k, _)| {
+            !matches!(k, KeyAttr::Tunnel(_))
         })
         .prop_filter("the text form cannot say these masked", move |(k, m)| {
             !text
