@@ -12,22 +12,38 @@
 
 mod action;
 mod attr;
+mod convert;
 pub mod csum;
 pub mod execute;
 pub mod extract;
 pub mod hash;
 mod key;
+#[cfg(test)]
+mod proptests;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
+mod text;
+pub mod uapi;
 mod ufid;
 mod words;
 
-pub use action::{Action, HashAlg, Userspace};
+pub use action::{Action, HashAlg, Userspace, decode_actions, encode_actions, encode_actions_into};
 pub use attr::{
     ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, OVS_FRAG_TYPE_FIRST,
-    OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE,
+    OVS_FRAG_TYPE_LATER, OVS_FRAG_TYPE_NONE, decode_key_attrs, encode_key_attrs,
+    encode_key_attrs_into,
+};
+pub use convert::{
+    Fitness, OFPHTN_ETHERTYPE, PT_ETH, attrs_to_key, attrs_to_mask, key_to_attrs, mask_to_attrs,
 };
 pub use execute::{ExecuteCallbacks, execute};
 pub use extract::{extract, hash_5tuple, hash_5tuple_symmetric};
 pub use key::{FlowKey, Vlan, eth_type, frag, ip_proto, tcp_flags, vlan};
+pub use text::{
+    Actions, FormatOptions, KeyAttrs, MaskedKey, ParseOptions, PortNameFn, PortNumberFn,
+    UserdataFn, format_actions, format_dpif_flow, format_flow, format_key_attrs, parse_actions,
+    parse_flow, parse_key_attrs,
+};
 pub use ufid::Ufid;
 
 use std::fmt;
