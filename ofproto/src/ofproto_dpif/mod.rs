@@ -444,4 +444,6 @@ impl OfprotoClass for OfprotoDpifClass {
 }
 
 #[cfg(test)]
+mod recv_tests;
+#[cfg(test)]
 mod tests;
