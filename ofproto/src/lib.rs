@@ -47,6 +47,7 @@ pub mod fields;
 pub mod flow;
 pub mod matching;
 pub mod ofctl;
+pub mod ofproto_dpif;
 mod provider;
 pub mod rule;
 pub mod table;
