@@ -406,6 +406,16 @@ impl Switch {
         }
     }
 
+    /// A switch with no bridges on `registries`, running bridges with ofproto-dpif (the
+    /// OpenFlow switch over the registries' datapaths).
+    pub fn with_ofproto_dpif(registries: Registries) -> Switch {
+        let class = Arc::new(ofproto::ofproto_dpif::OfprotoDpifClass::new(
+            registries.netdev.clone(),
+            registries.dpif.clone(),
+        ));
+        Switch::new(registries, class)
+    }
+
     /// The registries.
     pub fn registries(&self) -> &Registries {
         &self.registries
