@@ -2,10 +2,12 @@
 //!
 //! Startup, in order: parse the command line (exit 1 on errors, as `ovs-vswitchd` does);
 //! read and check the configuration file (exit 1 if it is not valid: there is no previous
-//! configuration to keep); with `--detach`, fork (the parent returns once the daemon is ready);
-//! set up logging; lock memory (`--mlockall`); create the pidfile; listen on the control
-//! socket; catch SIGTERM, SIGINT and SIGHUP; run the main loop until `ovs-appctl exit` or a
-//! signal.
+//! configuration to keep); with `--detach`, fork (the parent returns once the daemon is ready,
+//! that is once the bridges of the first configuration exist); set up logging; lock memory
+//! (`--mlockall`); create the pidfile; listen on the control socket; catch SIGTERM, SIGINT and
+//! SIGHUP; build the device and datapath registries and the bridge layer; run the main loop
+//! until `ovs-appctl exit` or a signal; then destroy the bridges (`exit --cleanup`: and what
+//! they made in their datapaths).
 
 use std::process::ExitCode;
 
@@ -13,8 +15,9 @@ use anyhow::{Context as _, anyhow};
 use nix::sys::signal::Signal;
 use tracing_subscriber::layer::SubscriberExt as _;
 
+use vswitchd::bridges::BridgeComponent;
 use vswitchd::cli::{self, Action, Database, Dirs, Options, UnixctlPath};
-use vswitchd::config_file::{ConfigFileComponent, ConfigWatcher, summary};
+use vswitchd::config_file::{ConfigWatcher, summary};
 use vswitchd::coverage::Coverage;
 use vswitchd::daemon;
 use vswitchd::main_loop::MainLoop;
@@ -42,12 +45,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// The datapath and interface types that configurations may name.
+/// The datapath and interface types that configurations may name: this workspace's, and
+/// `dummy` (the in-memory datapath) with `--enable-dummy`.
 ///
-/// The defaults list this workspace's types. No netdev registry is built here: that happens
-/// after `--detach` forks, since providers may start threads.
-fn config_types() -> bridge::ConfigTypes {
-    bridge::ConfigTypes::default()
+/// No registry is built here: that happens after `--detach` forks, since providers may start
+/// threads.
+fn config_types(enable_dummy: bool) -> bridge::ConfigTypes {
+    let mut types = bridge::ConfigTypes::default();
+    if enable_dummy {
+        types.datapath_types.push("dummy".to_owned());
+    }
+    types
+}
+
+/// The bridge layer: every device and datapath class, ofproto-dpif over them.
+fn make_switch() -> bridge::Switch {
+    bridge::Switch::with_ofproto_dpif(bridge::Registries::new())
 }
 
 fn run(vlog: &Vlog) -> anyhow::Result<()> {
@@ -73,7 +86,7 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
     }
 
     let Database::File(config_path) = &settings.database;
-    let mut watcher = ConfigWatcher::new(config_path, config_types());
+    let mut watcher = ConfigWatcher::new(config_path, config_types(settings.enable_dummy));
     let config = watcher.load()?;
 
     std::fs::create_dir_all(&settings.dirs.rundir).with_context(|| {
@@ -133,15 +146,18 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
         .context("cannot catch signals")?;
 
     tracing::info!(
-        "{}: configuration: {} (bridges are not instantiated yet)",
+        "{}: configuration: {}",
         config_path.display(),
         summary(&config)
     );
     let mut main_loop = MainLoop::new(unixctl, coverage.clone());
     main_loop.set_vlog(vlog.clone());
     main_loop.set_signals(signals);
-    main_loop.add_component(Box::new(ConfigFileComponent::logging_only(
-        watcher, config, &coverage,
+    main_loop.add_component(Box::new(BridgeComponent::new(
+        make_switch(),
+        watcher,
+        config,
+        &coverage,
     )));
     if let Some(mut d) = detached.take() {
         let no_chdir = settings.no_chdir;

@@ -118,7 +118,7 @@ fn config_edits() {
     let r = env.appctl(&["reload"]);
     assert_eq!(r.rc, 2, "{r:?}");
     assert!(
-        r.stderr.contains("line 9") && r.stderr.contains("ofport_request"),
+        r.stderr.contains("line 10") && r.stderr.contains("ofport_request"),
         "{r:?}"
     );
     assert!(
@@ -129,9 +129,14 @@ fn config_edits() {
     assert_eq!(env.appctl(&["version"]).rc, 0);
 
     // A good edit is picked up without reload (the file is watched).
-    std::fs::write(&cfg, format!("{CONFIG}\n[[bridge.port]]\nname = \"p2\"\n")).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{CONFIG}\n[[bridge.port]]\nname = \"p2\"\ninterface = {{ type = \"dummy\" }}\n"),
+    )
+    .unwrap();
     wait_until("the new configuration in the log", || {
-        env.log().contains("new configuration: 1 bridges, 2 ports")
+        env.log()
+            .contains("configuration reloaded: 1 bridges, 2 ports")
     });
     let r = env.appctl(&["reload"]);
     assert!(r.stdout.contains("unchanged"), "{r:?}");

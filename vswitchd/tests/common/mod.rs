@@ -5,6 +5,8 @@
 // Test helpers: failing loudly is what they are for.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod net;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -13,14 +15,17 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_vswitchd");
 
+/// A bridge on the in-memory datapath (`--enable-dummy`), so that tests outside a network
+/// namespace make no device on the host.
 pub const CONFIG: &str = r#"
 [[bridge]]
 name = "br0"
-datapath_type = "netdev"
+datapath_type = "dummy"
 
 [[bridge.port]]
 name = "p1"
 tag = 10
+interface = { type = "dummy" }
 "#;
 
 /// A temporary run/log directory with a config file `c.toml`.
@@ -30,9 +35,21 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_config(CONFIG)
+    }
+
+    /// An environment whose `c.toml` is `config`.
+    pub fn with_config(config: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
+        std::fs::write(dir.path().join("c.toml"), config).unwrap();
         Env { dir }
+    }
+
+    /// Replaces `c.toml` at once (write and rename, as editors do).
+    pub fn write_config(&self, config: &str) {
+        let tmp = self.path("c.toml.tmp");
+        std::fs::write(&tmp, config).unwrap();
+        std::fs::rename(&tmp, self.path("c.toml")).unwrap();
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -51,10 +68,12 @@ impl Env {
         self.path(&format!("ovs-vswitchd.{pid}.ctl"))
     }
 
-    /// A `vswitchd` command with `OVS_RUNDIR` and `OVS_LOGDIR` set to the directory.
+    /// A `vswitchd` command with `OVS_RUNDIR` and `OVS_LOGDIR` set to the directory, and
+    /// `--enable-dummy`.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
+            .arg("--enable-dummy")
             .env("OVS_RUNDIR", self.dir.path())
             .env("OVS_LOGDIR", self.dir.path())
             .stdin(Stdio::null());
@@ -183,6 +202,35 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// Calls a unixctl command directly: the result text, or the error text.
+    pub fn call(&self, method: &str, params: &[&str]) -> Result<String, String> {
+        let v = request(&self.ctl, method, params);
+        match v["error"].as_str() {
+            Some(e) => Err(e.to_owned()),
+            None => Ok(v["result"].as_str().unwrap_or_default().to_owned()),
+        }
+    }
+
+    /// `bridge/show`.
+    pub fn show(&self) -> String {
+        self.call("bridge/show", &[]).unwrap()
+    }
+
+    /// The `ofport:` of interface `iface` in `bridge/show`, if listed.
+    pub fn ofport(&self, iface: &str) -> Option<i64> {
+        iface_field(&self.show(), iface, "ofport").map(|s| s.parse().unwrap())
+    }
+
+    /// Waits until every interface of `ifaces` has a port number.
+    pub fn wait_ports(&self, ifaces: &[&str]) {
+        wait_until("the ports to be added", || {
+            let show = self.show();
+            ifaces.iter().all(|i| {
+                iface_field(&show, i, "ofport").is_some_and(|p| p.parse::<i64>().unwrap() > 0)
+            })
+        });
+    }
+
     pub fn wait_ready(&self) {
         let ctl = self.ctl.clone();
         wait_until("the control socket", || UnixStream::connect(&ctl).is_ok());
@@ -228,4 +276,22 @@ impl Drop for Daemon {
             self.signal(nix::sys::signal::Signal::SIGKILL);
         }
     }
+}
+
+/// The value of `field:` under `Interface NAME` in `bridge/show` output.
+pub fn iface_field(show: &str, iface: &str, field: &str) -> Option<String> {
+    let header = format!("Interface {iface}");
+    let mut lines = show.lines().skip_while(|l| l.trim() != header);
+    lines.next()?;
+    let key = format!("{field}: ");
+    for l in lines {
+        let t = l.trim();
+        if t.starts_with("Interface ") || t.starts_with("Port ") || t.starts_with("Bridge ") {
+            return None;
+        }
+        if let Some(v) = t.strip_prefix(&key) {
+            return Some(v.trim_matches('"').to_owned());
+        }
+    }
+    None
 }
