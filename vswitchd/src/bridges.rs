@@ -236,7 +236,8 @@ impl Component for BridgeComponent {
     fn run(&mut self, now: Instant, _cx: &mut Ctx<'_>) {
         if !self.started {
             let path = self.watcher.path().display().to_string();
-            let report = self.apply(&format!("{path}: configured"));
+            self.reconfigures.inc();
+            let report = self.switch.reconfigure(&self.current);
             tracing::info!(
                 "{path}: configuration applied: {} ({})",
                 summary(&self.current),
