@@ -4,6 +4,7 @@
 //! Each returns a [`Reply`]: the text `ovs-appctl` prints, or the error text it prints to
 //! standard error (exiting 2).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use ofproto::ofctl::{self, PortNames};
@@ -13,6 +14,14 @@ use crate::switch::Switch;
 
 /// A command's answer: the text printed, or an error text.
 pub type Reply = Result<String, String>;
+
+/// Why a datapath flow could not be traced.
+enum OdpTraceError {
+    /// The text is not a datapath flow (so it may be an OpenFlow flow).
+    Parse(String),
+    /// It is one, but cannot be traced.
+    Other(String),
+}
 
 /// The header line of `fdb/show`.
 pub const FDB_SHOW_HEADER: &str = " port  VLAN  MAC                Age\n";
@@ -106,31 +115,40 @@ impl Switch {
         Ok(out)
     }
 
-    /// `ofproto/trace BRIDGE FLOW`: traces an OpenFlow flow (ovs-ofctl syntax, port names
-    /// allowed) through the bridge's tables.
+    /// `ofproto/trace {[DP] ODP_FLOW | BRIDGE BR_FLOW}`: traces a flow through a bridge's
+    /// tables.
     ///
-    /// OVS's other form, `[DP] ODP_FLOW` (a datapath flow), is answered with an error that
-    /// says to use the bridge form; so are the packet options (`-generate`, a packet).
+    /// `BR_FLOW` is an OpenFlow flow in `ovs-ofctl` syntax (port names allowed);
+    /// `ODP_FLOW` a datapath flow as `dpctl/dump-flows` prints it (`in_port(1),eth(...)`),
+    /// whose input port picks the bridge; `DP` (`netdev@ovs-netdev`, `ovs-netdev`) may be
+    /// left out when the switch has one datapath. The packet options (`-generate`, a
+    /// packet) are refused with an error.
     ///
     /// # Errors
     ///
-    /// OVS's texts: `BRIDGE: unknown bridge`, `Bad openflow flow syntax: ...`.
+    /// OVS's texts: `BRIDGE: unknown bridge`, `Bad openflow flow syntax: ...`,
+    /// `Cannot find the datapath`, `... (or the bridge name was omitted)`.
     pub fn cmd_trace(&self, args: &[String]) -> Reply {
         if let Some(opt) = args.iter().find(|a| a.starts_with('-')) {
             return Err(format!(
                 "{opt}: tracing with a packet is not supported (give a bridge and a flow)"
             ));
         }
-        match args {
-            [bridge, flow] => {
-                let looks_odp = flow.contains('(');
+        let (dp, flow) = match args {
+            [flow] => (None, flow),
+            [first, flow] => (Some(first.as_str()), flow),
+            _ => return Err("Syntax error".to_owned()),
+        };
+        // As OVS: a flow that parses as a datapath flow is one (and a first argument names
+        // the datapath); otherwise the first argument must be a bridge.
+        match (self.odp_flow(dp, flow), dp) {
+            (Ok((bridge, flow)), _) => self.trace_flow(&bridge, &flow),
+            (Err(OdpTraceError::Other(e)), _) => Err(e),
+            (Err(OdpTraceError::Parse(e)), None) => {
+                Err(format!("{e} (or the bridge name was omitted)"))
+            }
+            (Err(OdpTraceError::Parse(_)), Some(bridge)) => {
                 let Some(ofproto) = self.ofproto(bridge) else {
-                    if looks_odp {
-                        return Err(format!(
-                            "{bridge}: tracing datapath flows is not supported; give a \
-                             bridge and an OpenFlow flow (in_port=1,dl_dst=...)"
-                        ));
-                    }
                     return Err(format!("{bridge}: unknown bridge"));
                 };
                 let names = port_names(&ofproto.port_dump());
@@ -138,15 +156,76 @@ impl Switch {
                     .map_err(|e| format!("Bad openflow flow syntax: {e}"))?;
                 ofproto.trace(&flow, None).map_err(|e| e.to_string())
             }
-            [flow] if flow.contains('(') => Err(format!(
-                "tracing datapath flows is not supported; give a bridge and an OpenFlow flow \
-                 (\"{flow}\")"
-            )),
-            [flow] => Err(format!(
-                "\"{flow}\" is not a datapath flow (or the bridge name was omitted)"
-            )),
-            _ => Err("Syntax error".to_owned()),
         }
+    }
+
+    fn trace_flow(&self, bridge: &str, flow: &ofproto::Flow) -> Reply {
+        let ofproto = self
+            .ofproto(bridge)
+            .ok_or_else(|| format!("{bridge}: unknown bridge"))?;
+        ofproto.trace(flow, None).map_err(|e| e.to_string())
+    }
+
+    /// The bridge and OpenFlow flow of datapath flow `text` on datapath `dp` (or the only
+    /// datapath).
+    fn odp_flow(
+        &self,
+        dp: Option<&str>,
+        text: &str,
+    ) -> Result<(String, ofproto::Flow), OdpTraceError> {
+        let dp_types: BTreeSet<String> = self
+            .ofprotos()
+            .map(|(_, o)| o.dp_type().to_owned())
+            .collect();
+        let dp_type = match dp {
+            Some(d) => {
+                let t = match d.split_once('@') {
+                    Some((t, _)) => t,
+                    None => d.strip_prefix("ovs-").unwrap_or(d),
+                };
+                dp_types.get(t).cloned()
+            }
+            None if dp_types.len() == 1 => dp_types.iter().next().cloned(),
+            None => None,
+        };
+        let dpif = dp_type.as_ref().and_then(|t| {
+            self.registries()
+                .dpif
+                .open(t, &format!("ovs-{t}"), false)
+                .ok()
+        });
+        let by_name = |name: &str| {
+            dpif.as_ref()
+                .and_then(|d| d.port_query_by_name(name).ok())
+                .map(|p| p.port_no)
+        };
+        let opts = dpif::odp::ParseOptions {
+            port_names: Some(&by_name),
+        };
+        let (key, _mask, _fitness) =
+            dpif::odp::parse_flow(text, &opts).map_err(|e| OdpTraceError::Parse(e.to_string()))?;
+        let (Some(dp_type), Some(dpif)) = (dp_type, &dpif) else {
+            return Err(OdpTraceError::Other("Cannot find the datapath".to_owned()));
+        };
+        let invalid = || {
+            OdpTraceError::Other(format!(
+                "Invalid datapath flow: no bridge has datapath port {}",
+                key.in_port
+            ))
+        };
+        let port = dpif
+            .port_query_by_number(dpif::OdpPort(key.in_port))
+            .map_err(|_| invalid())?;
+        self.ofprotos()
+            .filter(|(_, o)| o.dp_type() == dp_type)
+            .find_map(|(bridge, o)| {
+                let p = o.port_query_by_name(&port.name).ok()?;
+                Some((
+                    bridge.to_owned(),
+                    ofproto::Flow::from_dp_key(&key, p.ofp_port),
+                ))
+            })
+            .ok_or_else(invalid)
     }
 
     /// `dpif/show`: every datapath with its counters, its bridges and their ports.

@@ -260,6 +260,29 @@ fn commands_over_ofproto_dpif() {
         .unwrap();
     assert!(trace.starts_with("Flow: in_port=1,"), "{trace}");
     assert!(trace.contains("Datapath actions: "), "{trace}");
+    // OVS's datapath-flow forms: the input port (number or name) picks the bridge.
+    let odp = "in_port(2),eth(src=02:00:00:00:00:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806)";
+    for args in [
+        vec![odp.to_owned()],
+        vec!["dummy@ovs-dummy".to_owned(), odp.to_owned()],
+        vec![
+            "ovs-dummy".to_owned(),
+            odp.replace("in_port(2)", "in_port(p2)"),
+        ],
+    ] {
+        let t = sw.cmd_trace(&args).unwrap();
+        assert!(t.starts_with("Flow: arp,in_port=2,"), "{args:?}: {t}");
+    }
+    assert_eq!(
+        sw.cmd_trace(&["netdev".into(), odp.into()]),
+        Err("Cannot find the datapath".into())
+    );
+    let e = sw
+        .cmd_trace(&[odp.replace("in_port(2)", "in_port(9)")])
+        .unwrap_err();
+    assert!(e.starts_with("Invalid datapath flow"), "{e}");
+    let e = sw.cmd_trace(&["in_port=1".into()]).unwrap_err();
+    assert!(e.ends_with("(or the bridge name was omitted)"), "{e}");
     assert!(sw.cmd_dpctl_dump_flows(&[]).is_ok());
     assert!(sw.cmd_dpctl_show(&["-s".into()]).is_ok());
     assert!(sw.cmd_upcall_show().is_ok());
