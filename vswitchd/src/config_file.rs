@@ -9,9 +9,10 @@
 //! A file that fails to parse is reported once per change; the caller keeps its previous
 //! configuration.
 //!
-//! [`ConfigFileComponent`] is the placeholder main-loop component until bridges exist: it
-//! applies each valid new configuration by handing it to a callback (by default it only logs
-//! a summary) and answers `reload`.
+//! [`ConfigFileComponent`] is a main-loop component for a daemon without bridges: it hands
+//! each valid new configuration to a callback (or only logs a summary) and answers `reload`.
+//! The `vswitchd` daemon uses [`crate::bridges::BridgeComponent`] instead, which owns a
+//! watcher and reconfigures its bridges.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -124,7 +125,8 @@ impl ConfigWatcher {
 /// What to do with each new valid configuration.
 pub type ApplyFn = Box<dyn FnMut(&Config)>;
 
-/// The placeholder component: keeps the current configuration from a file up to date.
+/// A component that keeps the current configuration from a file up to date and hands each
+/// new one to a callback.
 pub struct ConfigFileComponent {
     watcher: ConfigWatcher,
     current: Config,
@@ -166,8 +168,7 @@ impl ConfigFileComponent {
         }
     }
 
-    /// A component whose `apply` only logs what it would configure: bridges are not
-    /// instantiated yet.
+    /// A component whose `apply` only logs what it would configure.
     pub fn logging_only(watcher: ConfigWatcher, initial: Config, coverage: &Coverage) -> Self {
         let path = watcher.path().display().to_string();
         Self::new(
@@ -175,10 +176,7 @@ impl ConfigFileComponent {
             initial,
             coverage,
             Box::new(move |c| {
-                tracing::info!(
-                    "{path}: new configuration: {} (bridges are not instantiated yet)",
-                    summary(c)
-                );
+                tracing::info!("{path}: new configuration: {}", summary(c));
             }),
         )
     }
