@@ -39,7 +39,9 @@
 //! [`Switch::run`] runs the ofproto class, every ofproto and the device classes (link
 //! notifications), and notices interfaces that vanished underneath (reported by
 //! [`Ofproto::port_poll`], or whose device reports that it is gone): it reconfigures with the
-//! last configuration, which removes them and records their error. [`Switch::wait`]
+//! last configuration, which removes them and records their error; and, every
+//! [`PRESENCE_CHECK_MS`], whether a kernel device that was missing has appeared, in which case
+//! it reconfigures too, adding it (as OVS's interface notifier does). [`Switch::wait`]
 //! registers what the next `run` waits for; [`Switch::exit`] destroys every ofproto.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,6 +65,10 @@ const MAC_AGING_MAX: u32 = 3600;
 const MAC_TABLE_DEFAULT: usize = 8192;
 const MAC_TABLE_MIN: usize = 10;
 const MAC_TABLE_MAX: usize = 1_000_000;
+
+/// How often [`Switch::run`] looks for kernel devices that were missing when their
+/// interface was added, in ms.
+pub const PRESENCE_CHECK_MS: u64 = 1000;
 
 /// What one [`Switch::reconfigure`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -150,6 +156,9 @@ struct Iface {
     change_seq: u64,
     /// It vanished underneath (the device went away, or the datapath lost the port).
     vanished: bool,
+    /// It failed because its kernel device does not exist: worth trying again once a device
+    /// of that name appears.
+    absent: bool,
 }
 
 impl Iface {
@@ -205,8 +214,11 @@ pub struct Switch {
     bridge_errors: BTreeMap<String, String>,
     /// The configuration last applied.
     last: Option<Config>,
-    /// Something vanished underneath; reconfigure at the next `run`.
+    /// Something vanished underneath, or a missing device appeared; reconfigure at the next
+    /// `run`.
     need_reconfigure: bool,
+    /// When to look again for devices that were missing (`now_ms` of `run`).
+    next_presence_check_ms: u64,
 }
 
 impl std::fmt::Debug for Switch {
@@ -403,6 +415,7 @@ impl Switch {
             bridge_errors: BTreeMap::new(),
             last: None,
             need_reconfigure: false,
+            next_presence_check_ms: 0,
         }
     }
 
@@ -666,6 +679,17 @@ impl Switch {
                 self.need_reconfigure = true;
             }
         }
+        if now_ms >= self.next_presence_check_ms {
+            self.next_presence_check_ms = now_ms.saturating_add(PRESENCE_CHECK_MS);
+            for (name, br) in &self.bridges {
+                for (iname, _) in br.ifaces.iter().filter(|(_, st)| st.absent) {
+                    if nix::net::if_::if_nametoindex(iname.as_str()).is_ok() {
+                        tracing::info!("bridge {name}: network device {iname} appeared");
+                        self.need_reconfigure = true;
+                    }
+                }
+            }
+        }
         if self.need_reconfigure
             && let Some(cfg) = self.last.take()
         {
@@ -685,6 +709,13 @@ impl Switch {
         self.registries.netdev.wait(poll);
         if self.need_reconfigure {
             poll.immediate_wake();
+        }
+        if self
+            .bridges
+            .values()
+            .any(|b| b.ifaces.values().any(|i| i.absent))
+        {
+            poll.timer_wait_after(std::time::Duration::from_millis(PRESENCE_CHECK_MS));
         }
     }
 
@@ -953,17 +984,22 @@ impl Bridge {
         } else {
             w.iface.ofport_request.map(|r| OfpPort(u32::from(r)))
         };
+        let absent = std::cell::Cell::new(false);
+        let no_device = |e: &netdev::Error| {
+            absent.set(e.is_no_device());
+            open_error(iname, e)
+        };
         let result = (|| {
             let dev = registries
                 .netdev
                 .open(iname, &open_type)
-                .map_err(|e| open_error(iname, &e))?;
+                .map_err(|e| no_device(&e))?;
             // A device the kernel datapath makes appears only when the port is added.
             if open_type != "internal"
                 && let Err(e) = dev.flags()
                 && e.is_no_device()
             {
-                return Err(open_error(iname, &e));
+                return Err(no_device(&e));
             }
             dev.set_config(&w.iface.options).map_err(|e| {
                 format!(
@@ -1007,11 +1043,13 @@ impl Bridge {
                     ofport: Some(ofport),
                     error: None,
                     vanished: false,
+                    absent: false,
                 }
             }
             Err(msg) => {
                 tracing::warn!("bridge {name}: {msg}");
                 report.errors.push(format!("bridge {name}: {msg}"));
+                let absent = matches!(type_, "system" | "internal") && absent.get();
                 Iface {
                     port: w.port.clone(),
                     cfg,
@@ -1021,6 +1059,7 @@ impl Bridge {
                     error: Some(msg),
                     change_seq: 0,
                     vanished: false,
+                    absent,
                 }
             }
         };

@@ -186,7 +186,7 @@ fn a_bad_edit_is_refused_and_forwarding_goes_on() {
 }
 
 #[test]
-fn a_deleted_veth_reports_its_error_and_the_rest_forwards() {
+fn a_deleted_veth_reports_its_error_the_rest_forwards_and_it_comes_back() {
     tests::require_root!();
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
@@ -210,7 +210,15 @@ fn a_deleted_veth_reports_its_error_and_the_rest_forwards() {
     assert_eq!(iface_field(&show, "sw3", "ofport").as_deref(), Some("-1"));
     assert!(d.alive());
     assert_eq!(h1.ping("10.0.0.2", 5, "0.05"), (5, 5));
+
+    // A device of that name comes back: the switch adds it again by itself.
     drop(h3);
+    let _h3 = Host::new("sw3", "10.0.0.3");
+    // The new host has a new MAC: h1 forgets the old one.
+    h1.ip(&["neigh", "flush", "all"]);
+    h1.wait_reaches("10.0.0.3", SECS_10);
+    assert_eq!(iface_field(&d.show(), "sw3", "error"), None);
+    assert!(d.ofport("sw3").unwrap() > 0);
 }
 
 /// Two bridges joined by a trunk (a veth pair between them): br0 has access ports in VLANs
