@@ -94,7 +94,7 @@ use crate::error::{Error, Result};
 use crate::provider::{Ofproto, OfprotoClass};
 use backer::{Backer, BackerShared, DumpStats, RevalCtl, Rounds, UpcallCounters};
 
-pub use bridge::OfprotoDpif;
+pub use bridge::{OfprotoDpif, Translation};
 pub use show::format_fdb;
 pub use upcall::UPCALL_MAX_BATCH;
 pub use xlate::{MAX_DEPTH, MAX_RESUBMITS, XlateError};
@@ -187,6 +187,18 @@ impl OfprotoDpifClass {
             backers: Mutex::new(BTreeMap::new()),
             next_thread_id: AtomicU32::new(1),
         }
+    }
+
+    /// As [`OfprotoClass::construct`], but returns the concrete bridge (for
+    /// [`OfprotoDpif::translate`] and other ofproto-dpif specifics).
+    ///
+    /// # Errors
+    ///
+    /// Errors of opening or creating the datapath and starting its threads;
+    /// [`Error::Invalid`] if a bridge of that name exists on the datapath.
+    pub fn construct_dpif(&self, name: &str, dp_type: &str) -> Result<OfprotoDpif> {
+        let backer = self.open_backer(dp_type)?;
+        OfprotoDpif::new(name, dp_type, backer)
     }
 
     fn live_backers(&self) -> Vec<Arc<Backer>> {
@@ -359,8 +371,7 @@ impl OfprotoClass for OfprotoDpifClass {
     }
 
     fn construct(&self, name: &str, dp_type: &str) -> Result<Box<dyn Ofproto>> {
-        let backer = self.open_backer(dp_type)?;
-        Ok(Box::new(OfprotoDpif::new(name, dp_type, backer)?))
+        Ok(Box::new(self.construct_dpif(name, dp_type)?))
     }
 
     fn type_run(&self) {
