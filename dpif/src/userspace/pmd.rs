@@ -61,6 +61,8 @@ pub(crate) enum Cmd {
     TxPortAdd(OdpPort, Arc<dyn Netdev>),
     /// An rx queue for this thread to poll.
     RxqAdd(RxqEntry),
+    /// A port's rx queues are being reopened: drop the ones of this port.
+    RxqDel(OdpPort),
     /// A port is gone: drop its rx queues and stop sending to it.
     PortDel(OdpPort),
     /// The EMC insertion inverse probability (0 disables the EMC).
@@ -624,6 +626,12 @@ impl Pmd {
             Cmd::TxPortAdd(port_no, netdev) => self.io.add_port(port_no, netdev),
             Cmd::RxqAdd(entry) => {
                 self.rxqs.push(entry);
+                self.sh
+                    .n_rxqs
+                    .store(self.rxqs.len() as u64, Ordering::Relaxed);
+            }
+            Cmd::RxqDel(port_no) => {
+                self.rxqs.retain(|r| r.port_no != port_no);
                 self.sh
                     .n_rxqs
                     .store(self.rxqs.len() as u64, Ordering::Relaxed);

@@ -785,3 +785,73 @@ fn dump_runs_while_traffic_flows() {
         .sum();
     assert_eq!(total, n);
 }
+
+#[test]
+fn recirculation_in_the_poll_thread_and_in_execute() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    let pkt = udp([10, 0, 0, 2], 1, 2);
+    let mut mask = in_port_mask();
+    mask.recirc_id = u32::MAX;
+    let first = key_of(&pkt, p1.0);
+    env.dpif()
+        .flow_put(put(first, mask, vec![Action::Recirc(5)]))
+        .unwrap();
+    let mut second = first;
+    second.recirc_id = 5;
+    env.dpif()
+        .flow_put(put(second, mask, vec![Action::Output(p2)]))
+        .unwrap();
+    for _ in 0..10 {
+        d1.receive(pkt.clone_packet());
+    }
+    wait_until("recirculated and forwarded", || sent(&d2) == 10);
+    assert_eq!(env.dpif().stats().unwrap().n_hit, 20, "two passes each");
+    // The same from the execute operation (slow path).
+    let mut p = pkt.clone_packet();
+    p.md.in_port = p1.0;
+    env.dpif()
+        .execute(Execute {
+            packet: p,
+            actions: vec![Action::Recirc(5)],
+            probe: false,
+            mtu: 0,
+        })
+        .unwrap();
+    assert_eq!(sent(&d2), 11);
+    // A loop is cut after 8 recirculations, without a hang.
+    env.dpif()
+        .flow_put(FlowPut {
+            flags: PutFlags::MODIFY,
+            ..put(second, mask, vec![Action::Recirc(5)])
+        })
+        .unwrap();
+    d1.receive(pkt.clone_packet());
+    wait_until("looped packet dropped", || {
+        env.dp.pmd_stats()[0].stats.rx_packets == 11
+    });
+    assert_eq!(sent(&d2), 11);
+}
+
+#[test]
+fn run_reopens_rx_queues_when_a_device_changes_their_number() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    let opts: Options = [("n_rxq".to_owned(), "3".to_owned())].into();
+    d1.set_config(&opts).unwrap();
+    assert!(!env.dpif().run());
+    assert_eq!(env.dp.pmd_stats()[0].n_rxqs, 1 + 3 + 1);
+    for i in 0..30 {
+        d1.receive(udp([10, 0, 0, 1], i, 1));
+    }
+    wait_until("every queue polled", || sent(&d2) == 30);
+}
