@@ -654,6 +654,14 @@ impl Pmd {
     }
 
     fn run(mut self) -> Vec<RxqEntry> {
+        // Whatever happens (even a bug that unwinds), the slow path stops waiting for us.
+        struct Exited(Arc<PmdShared>);
+        impl Drop for Exited {
+            fn drop(&mut self) {
+                self.0.exited.store(true, Ordering::Release);
+            }
+        }
+        let _exited = Exited(self.sh.clone());
         self.pin();
         self.next_optimize_ms = monotonic_ms() + OPTIMIZE_INTERVAL_MS;
         let mut iter = 0u32;
@@ -681,7 +689,6 @@ impl Pmd {
         self.io.flush();
         // Hand the counters over so that the datapath's totals survive a restart.
         self.dp.retired.lock().add(&self.sh.stats.get());
-        self.sh.exited.store(true, Ordering::Release);
         std::mem::take(&mut self.rxqs)
     }
 
