@@ -855,3 +855,62 @@ fn run_reopens_rx_queues_when_a_device_changes_their_number() {
     }
     wait_until("every queue polled", || sent(&d2) == 30);
 }
+
+#[test]
+fn cpu_mask_pins_one_thread_per_bit_and_bad_config_changes_nothing() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    let cfg: Options = [("pmd-cpu-mask".to_owned(), "0x1".to_owned())].into();
+    env.dpif().set_config(&cfg).unwrap();
+    let infos = env.dp.pmd_stats();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0].core_id, Some(0));
+    let bad: Options = [("pmd-threads".to_owned(), "zero".to_owned())].into();
+    assert!(matches!(
+        env.dpif().set_config(&bad),
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(env.dp.pmd_stats()[0].core_id, Some(0), "unchanged");
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    d1.receive(udp([1, 1, 1, 1], 1, 1));
+    wait_until("forwarded by the pinned thread", || sent(&d2) == 1);
+}
+
+#[test]
+fn emc_can_be_disabled() {
+    let env = Env::new();
+    let cfg: Options = [("emc-insert-inv-prob".to_owned(), "0".to_owned())].into();
+    env.dpif().set_config(&cfg).unwrap();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    for _ in 0..200 {
+        d1.receive(udp([1, 1, 1, 1], 1, 1));
+    }
+    wait_until("forwarded", || sent(&d2) == 200);
+    let st = env.dpif().stats().unwrap();
+    assert_eq!(
+        (st.n_hit, st.n_cache_hit, st.n_mask_hit),
+        (200, Some(0), Some(200))
+    );
+    // Back to the default: the EMC takes hits again.
+    env.dpif().set_config(&Options::new()).unwrap();
+    for _ in 0..1000 {
+        d1.receive(udp([1, 1, 1, 1], 1, 1));
+    }
+    wait_until("forwarded", || sent(&d2) == 1200);
+    assert!(env.dpif().stats().unwrap().n_cache_hit.unwrap() > 0);
+}
