@@ -717,8 +717,7 @@ impl Dpif for DpifNetdev {
                 DpifOp::Get(get) => {
                     let flows = self.dp.sh.flows.lock();
                     flows
-                        .get(&get.ufid)
-                        .or_else(|| get.key.as_ref().and_then(|k| flows.lookup(k)))
+                        .find(&get.ufid, get.key.as_ref())
                         .map(|f| OpReply::Get(Box::new(f.to_dpif_flow(false))))
                         .ok_or_else(|| Error::not_found("flow get", "flow", get.ufid))
                 }

@@ -151,6 +151,15 @@ impl Flows {
         self.cls.find(key).and_then(|id| self.flow(id))
     }
 
+    /// The flow with this UFID or, failing that, the flow whose masked key is exactly
+    /// `key` (for callers that know a flow by its dumped key, as `ovs-dpctl` does).
+    pub(crate) fn find(&self, ufid: &Ufid, key: Option<&FlowKey>) -> Option<&Arc<DpFlow>> {
+        self.get(ufid).or_else(|| {
+            let k = key?;
+            self.lookup(k).filter(|f| f.key.words() == k.words())
+        })
+    }
+
     /// Every flow (for a dump).
     pub(crate) fn snapshot(&self) -> Vec<Arc<DpFlow>> {
         self.slab.iter().flatten().cloned().collect()
@@ -223,14 +232,17 @@ impl Flows {
         }
     }
 
-    /// Deletes the flow with `ufid` (or, failing that, the one that matches `key`) and
-    /// tells the poll threads. Returns it.
+    /// Deletes the flow with `ufid` (or, failing that, the one whose masked key is `key`)
+    /// and tells the poll threads. Returns it.
     pub(crate) fn del(&mut self, ufid: &Ufid, key: Option<&FlowKey>) -> Result<Arc<DpFlow>> {
+        let found = self
+            .find(ufid, key)
+            .map(|f| f.ufid)
+            .ok_or_else(|| Error::not_found("flow del", "flow", ufid))?;
         let id = self
             .by_ufid
-            .get(ufid)
+            .get(&found)
             .copied()
-            .or_else(|| key.and_then(|k| self.cls.find(k)))
             .ok_or_else(|| Error::not_found("flow del", "flow", ufid))?;
         let slot = usize::try_from(id).unwrap_or(usize::MAX);
         let flow = self

@@ -649,19 +649,22 @@ fn put_modify_del_get_errors() {
         })
         .unwrap_err();
     assert_eq!(e.errno(), Some(nix::errno::Errno::ENOENT));
-    // Results come in order, one per op.
+    // Results come in order, one per op. An unknown UFID with a key finds the flow only
+    // by its exact (masked) key.
+    let masked = key.masked(&in_port_mask());
+    let get = |key| FlowGet { ufid: Ufid(1), key };
+    let del = |key| FlowDel { ufid: Ufid(1), key };
     let r = dp.operate(vec![
         DpifOp::Put(put(key, in_port_mask(), vec![])),
-        DpifOp::Get(FlowGet {
-            ufid: Ufid(1),
-            key: None,
-        }),
-        DpifOp::Del(FlowDel {
-            ufid: Ufid(1),
-            key: Some(key),
-        }),
+        DpifOp::Get(get(None)),
+        DpifOp::Del(del(Some(key))),
+        DpifOp::Get(get(Some(masked))),
+        DpifOp::Del(del(Some(masked))),
     ]);
-    assert!(r[0].is_ok() && r[1].is_err() && r[2].is_ok(), "{r:?}");
+    assert!(r[0].is_ok() && r[1].is_err(), "{r:?}");
+    assert!(r[2].is_err(), "the full key is not the flow's key: {r:?}");
+    assert!(r[3].is_ok() && r[4].is_ok(), "{r:?}");
+    assert_eq!(dp.stats().unwrap().n_flows, 0);
 }
 
 #[test]
