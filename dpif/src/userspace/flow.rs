@@ -47,6 +47,12 @@ impl FlowCounters {
         }
     }
 
+    /// Reads the packet count (to bring the counters into cache ahead of an update).
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn get(&self) -> FlowStats {
         FlowStats {
             n_packets: self.packets.load(Ordering::Relaxed),

@@ -818,13 +818,21 @@ impl Pmd {
         let t = &mut self.tables;
         let use_emc = t.emc_min != 0;
         let mut missing = 0u32;
+        if use_emc {
+            // Hash the whole batch and start loading the cache entries first, so that the
+            // lookups below do not each wait for memory in turn.
+            for i in 0..n {
+                let h = key_hash(&sc.keys[i]);
+                sc.hashes[i] = h;
+                t.emc.prefetch(h);
+            }
+        }
         for i in 0..n {
             if sc.rule_of[i] != MISS {
                 continue;
             }
             if use_emc {
-                let h = key_hash(&sc.keys[i]);
-                sc.hashes[i] = h;
+                let h = sc.hashes[i];
                 if let Some((r, s)) = t.emc.lookup(h, &sc.keys[i])
                     && alive(&t.rules, r, s)
                 {
@@ -911,6 +919,12 @@ impl Pmd {
                     }
                 }
             };
+            if g + 1 == ng
+                && let Some(rule) = rules.get(idx(r))
+            {
+                // A new flow in this batch: start loading its counters.
+                std::hint::black_box(rule.flow.counters.peek());
+            }
             last = g;
             let e = &mut groups[g];
             e.1 += 1;
