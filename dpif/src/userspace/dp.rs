@@ -696,7 +696,7 @@ impl Dpif for DpifNetdev {
         for op in ops {
             let r = match op {
                 DpifOp::Put(put) => {
-                    let r = self.dp.sh.flows.lock().put(&put);
+                    let r = self.dp.sh.flows.lock().put(put);
                     changed |= r.is_ok();
                     r.map(|o| match o {
                         PutOutcome::Created => OpReply::Put(None),

@@ -14,7 +14,6 @@
 //! dropped and counted lost when it is full. Idle threads sleep in `poll(2)` on their rx
 //! queues and their command notifier, unless a queue must be busy-polled.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -26,7 +25,7 @@ use netdev::{MAX_BURST, Netdev, Packet, PacketBatch, Rxq};
 
 use super::dpcls::{Dpcls, RuleId};
 use super::emc::{Emc, key_hash};
-use super::flow::DpFlow;
+use super::flow::{DpFlow, UfidMap};
 use super::shared::DpShared;
 use super::stats::{AtomicPmdStats, PmdStats};
 use super::upcall::UpcallItem;
@@ -251,13 +250,19 @@ struct Rule {
 struct Tables {
     rules: Vec<Rule>,
     free: Vec<RuleId>,
-    by_ufid: HashMap<Ufid, RuleId>,
+    by_ufid: UfidMap<RuleId>,
     /// One classifier per input port.
     cls: Vec<(u32, Dpcls)>,
     emc: Emc,
     emc_min: u32,
     rng: u32,
     emc_sweep_at: usize,
+    /// The sequence number of the next rule added: unique (until it wraps), so an id and
+    /// sequence number seen before a change never name a rule added after it.
+    next_seq: u32,
+    /// What deleted rules hold instead of their flow and actions.
+    tombstone: Arc<DpFlow>,
+    no_actions: Arc<[Action]>,
 }
 
 #[inline(always)]
@@ -277,12 +282,15 @@ impl Tables {
         Tables {
             rules: Vec::new(),
             free: Vec::new(),
-            by_ufid: HashMap::new(),
+            by_ufid: UfidMap::default(),
             cls: Vec::new(),
             emc: Emc::new(),
             emc_min: emc_min(emc_inv_prob),
             rng: seed | 1,
             emc_sweep_at: 0,
+            next_seq: 1,
+            tombstone: Arc::new(DpFlow::tombstone()),
+            no_actions: Arc::from(Vec::new()),
         }
     }
 
@@ -328,7 +336,8 @@ impl Tables {
         let Some(rule) = self.rules.get_mut(idx(id)) else {
             return;
         };
-        rule.seq = rule.seq.wrapping_add(1);
+        rule.seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
         rule.live = true;
         rule.actions = actions;
         self.by_ufid.insert(flow.ufid, id);
@@ -345,7 +354,8 @@ impl Tables {
         rule.live = false;
         rule.seq = rule.seq.wrapping_add(1);
         let (key, mask, in_port) = (rule.flow.key, rule.flow.mask, rule.flow.key.in_port);
-        rule.actions = Arc::from(Vec::new());
+        rule.actions = self.no_actions.clone();
+        rule.flow = self.tombstone.clone();
         if let Some(cls) = self.cls_mut(in_port) {
             cls.remove(&key, &mask, id);
             if cls.is_empty() {
@@ -364,13 +374,10 @@ impl Tables {
     }
 
     fn flush(&mut self) {
-        for rule in &mut self.rules {
-            rule.live = false;
-            rule.seq = rule.seq.wrapping_add(1);
-        }
-        self.free = (0..RuleId::try_from(self.rules.len()).unwrap_or(0))
-            .rev()
-            .collect();
+        // Every rule id becomes unknown (rule ids in flight fail `alive`), and the EMC,
+        // which names rules by id, is emptied too.
+        self.rules.clear();
+        self.free.clear();
         self.by_ufid.clear();
         self.cls.clear();
         self.emc.clear();

@@ -148,7 +148,7 @@ pub(crate) fn handle_batch(dp: &DpShared, items: &mut Vec<UpcallItem>) {
         // Flows installed on behalf of another packet of the same megaflow come back as
         // `Exists`: fine.
         if dp.flush_epoch.load(Ordering::Acquire) == epoch {
-            for put in &puts {
+            for put in puts {
                 let _ = flows.put(put);
             }
         }
