@@ -424,8 +424,7 @@ struct Io {
     epoch: u64,
     index: usize,
     n_pmds: usize,
-    /// Upcalls and losses of `userspace` actions, folded into the stats per batch.
-    action_upcalls: u64,
+    /// `userspace` action upcalls lost to a full queue, folded into the stats per batch.
     action_lost: u64,
 }
 
@@ -512,7 +511,6 @@ impl ExecuteCallbacks for Io {
             pmd_id: Some(self.pmd_id),
             epoch: self.epoch,
         };
-        self.action_upcalls += 1;
         if !self.enqueue_upcall(item) {
             self.action_lost += 1;
         }
@@ -567,7 +565,6 @@ impl Pmd {
             epoch: dp.flush_epoch.load(Ordering::Acquire),
             index: init.index,
             n_pmds: init.n_pmds.max(1),
-            action_upcalls: 0,
             action_lost: 0,
         };
         for (port_no, netdev) in &init.tx_ports {
@@ -776,9 +773,7 @@ impl Pmd {
                 depth += 1;
             }
             self.io.recirc.clear();
-            d.misses += self.io.action_upcalls;
             d.lost += self.io.action_lost;
-            self.io.action_upcalls = 0;
             self.io.action_lost = 0;
             // Counted before sent: whoever sees the packets out sees them counted.
             self.sh.stats.add(&d);

@@ -473,6 +473,8 @@ fn userspace_action_upcalls_with_userdata() {
     let u = rec.upcalls.lock()[0].clone();
     assert_eq!(u.0, UpcallKind::Action);
     assert_eq!(u.3, Some(vec![1, 2, 3]));
+    let st = env.dpif().stats().unwrap();
+    assert_eq!((st.n_hit, st.n_missed, st.n_lost), (1, 0, 0), "not a miss");
 }
 
 #[test]
