@@ -12,7 +12,7 @@
 //!   flow extraction from packet bytes to key.
 //! * [`DpifClass`] and [`Dpif`]: the provider traits (OVS's `lib/dpif-provider.h`).
 //! * [`userspace`]: dpif-netdev, the userspace datapath (type `netdev`).
-//! * `kernel`: dpif-netlink, the Linux kernel datapath `openvswitch.ko` (type `system`).
+//! * [`kernel`]: dpif-netlink, the Linux kernel datapath `openvswitch.ko` (type `system`).
 //!
 //! # Ports
 //!
@@ -34,6 +34,7 @@
 compile_error!("the dpif crate supports Linux only");
 
 mod error;
+pub mod kernel;
 pub mod odp;
 mod provider;
 mod registry;

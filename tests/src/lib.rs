@@ -56,6 +56,44 @@ pub fn have(command: &str) -> bool {
             .any(|d| std::path::Path::new(d).join(command).is_file())
 }
 
+/// Whether this process runs inside the kernel VM of `cargo xtask kernel-test` (the guest
+/// sets `KV_IN_GUEST=1`).
+pub fn in_kernel_vm() -> bool {
+    std::env::var("KV_IN_GUEST").is_ok_and(|v| v == "1")
+}
+
+/// Whether the kernel datapath (`openvswitch.ko`) is loaded in this kernel: its
+/// `ovs_datapath` generic netlink family resolves.
+pub fn have_kernel_datapath() -> bool {
+    dpif::kernel::available()
+}
+
+/// Skips a kernel-tier test loudly unless the kernel datapath is there and this is root.
+///
+/// The kernel tier runs inside the kernel VM through `cargo xtask kernel-test` (CI runs that
+/// too, and fails if the VM cannot run). Outside the VM, on a host without `openvswitch.ko`,
+/// the test skips even in CI, because `kernel-test` is where CI runs it; inside the VM a
+/// missing datapath is a failure.
+#[macro_export]
+macro_rules! require_kernel_datapath {
+    () => {
+        if $crate::in_kernel_vm() {
+            assert!($crate::is_root(), "the kernel VM runs tests as root");
+            assert!(
+                $crate::have_kernel_datapath(),
+                "openvswitch.ko is not loaded in the kernel VM"
+            );
+        } else if !($crate::is_root() && $crate::have_kernel_datapath()) {
+            eprintln!(
+                "SKIP {}: needs root and the kernel datapath (openvswitch.ko); run the kernel \
+                 tier with `cargo xtask kernel-test`",
+                module_path!()
+            );
+            return;
+        }
+    };
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A unique interface or namespace name: `<prefix><pid mod 10^5>x<n>`, at most 15 bytes for

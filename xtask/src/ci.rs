@@ -52,6 +52,13 @@ pub fn run(args: &[String]) -> Result<()> {
     c.args(["test", "--workspace"]);
     step("cargo test (unit, property, namespace tiers)", c)?;
 
+    // The kernel tier: dpif-netlink against openvswitch.ko in a QEMU guest. A guest that
+    // cannot run fails CI.
+    eprintln!("\n==== xtask ci: kernel-test (kernel VM)");
+    let t = std::time::Instant::now();
+    crate::kvm::kernel_test(&[])?;
+    eprintln!("==== xtask ci: kernel-test: ok ({:.0?})", t.elapsed());
+
     if !quick {
         let mut c = cargo();
         c.args(["bench", "--workspace", "--no-run"]);

@@ -52,6 +52,64 @@ pub const TEST_TOOLS: &[Tool] = &[
     },
 ];
 
+/// Tools of the namespace topologies (demo and bench).
+pub const TOPO_TOOLS: &[Tool] = &[
+    Tool {
+        command: "ip",
+        package: "iproute2",
+    },
+    Tool {
+        command: "ping",
+        package: "iputils-ping",
+    },
+    Tool {
+        command: "iperf3",
+        package: "iperf3",
+    },
+];
+
+/// Extra tools of the benchmark (offloads on and off).
+pub const BENCH_TOOLS: &[Tool] = &[Tool {
+    command: "ethtool",
+    package: "ethtool",
+}];
+
+/// Tools to drive our `vswitchd`: Debian's `ovs-appctl`.
+pub const ROVS_TOOLS: &[Tool] = &[Tool {
+    command: "ovs-appctl",
+    package: "openvswitch-common",
+}];
+
+/// Tools to run Debian's Open vSwitch.
+pub const OVS_TOOLS: &[Tool] = &[
+    Tool {
+        command: "ovs-appctl",
+        package: "openvswitch-common",
+    },
+    Tool {
+        command: "ovsdb-tool",
+        package: "openvswitch-common",
+    },
+    Tool {
+        command: "ovsdb-server",
+        package: "openvswitch-common",
+    },
+    Tool {
+        command: "ovs-vsctl",
+        package: "openvswitch-switch",
+    },
+    Tool {
+        command: "ovs-vswitchd",
+        package: "openvswitch-switch",
+    },
+];
+
+/// Tools of the Linux bridge.
+pub const LINUX_BRIDGE_TOOLS: &[Tool] = &[Tool {
+    command: "bridge",
+    package: "iproute2",
+}];
+
 /// Whether `command` is on `PATH`.
 pub fn have(command: &str) -> bool {
     std::env::var_os("PATH")
@@ -73,6 +131,31 @@ pub fn is_root() -> bool {
 /// Installs the packages of the missing `tools` with apt-get (as root), or says which are
 /// missing.
 pub fn ensure(tools: &[Tool]) -> Result<()> {
+    ensure_refs(&tools.iter().collect::<Vec<_>>())
+}
+
+/// Fails with a clear message unless this process runs as root, which `task` needs for
+/// network namespaces.
+///
+/// # Errors
+///
+/// When not root.
+pub fn require_root(task: &str) -> Result<()> {
+    if !is_root() {
+        bail!(
+            "`cargo xtask {task}` needs root (network namespaces, veth pairs, packet sockets): \
+             run `sudo cargo xtask {task}`"
+        );
+    }
+    Ok(())
+}
+
+/// [`ensure`] for a list of references.
+///
+/// # Errors
+///
+/// As [`ensure`].
+pub fn ensure_refs(tools: &[&Tool]) -> Result<()> {
     let mut missing: Vec<&str> = tools
         .iter()
         .filter(|t| !have(t.command))

@@ -10,6 +10,8 @@ use netlink_packet_core::{
     DecodeError, DefaultNla, Emitable, NLA_HEADER_SIZE, Nla, NlaBuffer, NlasIterator, Parseable,
 };
 
+use std::net::IpAddr;
+
 use super::OdpPort;
 use super::attr::{
     KeyAttr, MAX_NEST_DEPTH, check_nla_len, emit_list, exact, key_attr_c_name, list_len,
@@ -62,9 +64,55 @@ impl HashAlg {
     }
 }
 
+/// The `nat` part of a `ct` action (nested `OVS_NAT_ATTR_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Nat {
+    /// `OVS_NAT_ATTR_SRC`: source NAT.
+    pub src: bool,
+    /// `OVS_NAT_ATTR_DST`: destination NAT.
+    pub dst: bool,
+    /// `OVS_NAT_ATTR_IP_MIN`: the first address of the range.
+    pub ip_min: Option<IpAddr>,
+    /// `OVS_NAT_ATTR_IP_MAX`: the last address of the range.
+    pub ip_max: Option<IpAddr>,
+    /// `OVS_NAT_ATTR_PROTO_MIN`: the first port of the range.
+    pub proto_min: Option<u16>,
+    /// `OVS_NAT_ATTR_PROTO_MAX`: the last port of the range.
+    pub proto_max: Option<u16>,
+    /// `OVS_NAT_ATTR_PERSISTENT`.
+    pub persistent: bool,
+    /// `OVS_NAT_ATTR_PROTO_HASH`.
+    pub proto_hash: bool,
+    /// `OVS_NAT_ATTR_PROTO_RANDOM`.
+    pub proto_random: bool,
+}
+
+/// The `ct` action: send the packet through connection tracking (nested `OVS_CT_ATTR_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ct {
+    /// `OVS_CT_ATTR_COMMIT`: commit the connection.
+    pub commit: bool,
+    /// `OVS_CT_ATTR_FORCE_COMMIT`: commit, replacing a connection in the other direction.
+    pub force_commit: bool,
+    /// `OVS_CT_ATTR_ZONE`.
+    pub zone: Option<u16>,
+    /// `OVS_CT_ATTR_MARK`: value and mask to set.
+    pub mark: Option<(u32, u32)>,
+    /// `OVS_CT_ATTR_LABELS`: value and mask to set.
+    pub labels: Option<(u128, u128)>,
+    /// `OVS_CT_ATTR_HELPER`: an ALG helper name (`ftp`, `tftp`).
+    pub helper: Option<String>,
+    /// `OVS_CT_ATTR_TIMEOUT`: a timeout policy name.
+    pub timeout: Option<String>,
+    /// `OVS_CT_ATTR_NAT`.
+    pub nat: Option<Nat>,
+    /// `OVS_CT_ATTR_EVENTMASK`: which conntrack events to report.
+    pub eventmask: Option<u32>,
+}
+
 /// One datapath action.
 ///
-/// Actions this crate does not model (`ct`, `check_pkt_len`, NSH, tunnel push/pop ...) are
+/// Actions this crate does not model (NSH, `dec_ttl`, `psample`, tunnel push/pop ...) are
 /// kept as [`Action::Other`] so that they survive a parse/emit round trip.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -118,6 +166,8 @@ pub enum Action {
         /// Which bits to set.
         mask: KeyAttr,
     },
+    /// `OVS_ACTION_ATTR_CT` (12): connection tracking.
+    Ct(Ct),
     /// `OVS_ACTION_ATTR_TRUNC` (13): truncate the packet to at most this many bytes for the
     /// following outputs.
     Trunc(u32),
@@ -136,6 +186,16 @@ pub enum Action {
     Meter(u32),
     /// `OVS_ACTION_ATTR_CLONE` (20): run the nested actions on a copy.
     Clone(Vec<Action>),
+    /// `OVS_ACTION_ATTR_CHECK_PKT_LEN` (21): run one of two action lists depending on the
+    /// packet's length.
+    CheckPktLen {
+        /// The length to compare with.
+        pkt_len: u16,
+        /// Actions for packets longer than `pkt_len`.
+        if_greater: Vec<Action>,
+        /// Actions for the others.
+        if_less_equal: Vec<Action>,
+    },
     /// `OVS_ACTION_ATTR_DROP` (24): drop explicitly, with an `xlate_error` reason.
     Drop(u32),
     /// Any other action, kept as it came.
@@ -157,6 +217,8 @@ impl Action {
             Action::PushMpls { .. } => OVS_ACTION_ATTR_PUSH_MPLS,
             Action::PopMpls(_) => OVS_ACTION_ATTR_POP_MPLS,
             Action::SetMasked { .. } => OVS_ACTION_ATTR_SET_MASKED,
+            Action::Ct(_) => OVS_ACTION_ATTR_CT,
+            Action::CheckPktLen { .. } => OVS_ACTION_ATTR_CHECK_PKT_LEN,
             Action::Trunc(_) => OVS_ACTION_ATTR_TRUNC,
             Action::PushEth { .. } => OVS_ACTION_ATTR_PUSH_ETH,
             Action::PopEth => OVS_ACTION_ATTR_POP_ETH,
@@ -203,6 +265,23 @@ impl Action {
                 actions.iter().try_for_each(Action::check_size)
             }
             Action::Clone(actions) => actions.iter().try_for_each(Action::check_size),
+            Action::CheckPktLen {
+                if_greater,
+                if_less_equal,
+                ..
+            } => {
+                for (list, name) in [
+                    (if_greater, "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER"),
+                    (
+                        if_less_equal,
+                        "OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL",
+                    ),
+                ] {
+                    check_nla_len(&Nested(0, list), "encode actions", name)?;
+                    list.iter().try_for_each(Action::check_size)?;
+                }
+                Ok(())
+            }
             Action::Userspace(u) => {
                 if let Some(data) = &u.userdata {
                     check_nla_len(
@@ -254,6 +333,230 @@ fn userspace_attrs(u: &Userspace) -> Vec<DefaultNla> {
     v
 }
 
+fn flag(kind: u16) -> DefaultNla {
+    DefaultNla::new(kind, Vec::new())
+}
+
+fn c_string(kind: u16, s: &str) -> DefaultNla {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    DefaultNla::new(kind, v)
+}
+
+fn ip_bytes(ip: &IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+/// The attributes nested in `OVS_CT_ATTR_NAT`, in the order OVS writes them.
+fn nat_attrs(n: &Nat) -> Vec<DefaultNla> {
+    let mut v = Vec::new();
+    if n.src {
+        v.push(flag(OVS_NAT_ATTR_SRC));
+    }
+    if n.dst {
+        v.push(flag(OVS_NAT_ATTR_DST));
+    }
+    if let Some(ip) = &n.ip_min {
+        v.push(DefaultNla::new(OVS_NAT_ATTR_IP_MIN, ip_bytes(ip)));
+    }
+    if let Some(ip) = &n.ip_max {
+        v.push(DefaultNla::new(OVS_NAT_ATTR_IP_MAX, ip_bytes(ip)));
+    }
+    if let Some(p) = n.proto_min {
+        v.push(DefaultNla::new(
+            OVS_NAT_ATTR_PROTO_MIN,
+            p.to_ne_bytes().to_vec(),
+        ));
+    }
+    if let Some(p) = n.proto_max {
+        v.push(DefaultNla::new(
+            OVS_NAT_ATTR_PROTO_MAX,
+            p.to_ne_bytes().to_vec(),
+        ));
+    }
+    if n.persistent {
+        v.push(flag(OVS_NAT_ATTR_PERSISTENT));
+    }
+    if n.proto_hash {
+        v.push(flag(OVS_NAT_ATTR_PROTO_HASH));
+    }
+    if n.proto_random {
+        v.push(flag(OVS_NAT_ATTR_PROTO_RANDOM));
+    }
+    v
+}
+
+fn u128_ne(v: u128) -> [u8; 16] {
+    let lo = u64::try_from(v & u128::from(u64::MAX)).unwrap_or(0);
+    let hi = u64::try_from(v >> 64).unwrap_or(0);
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&lo.to_ne_bytes());
+    b[8..].copy_from_slice(&hi.to_ne_bytes());
+    b
+}
+
+fn u128_from_ne(b: &[u8]) -> u128 {
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    lo.copy_from_slice(&b[..8]);
+    hi.copy_from_slice(&b[8..16]);
+    (u128::from(u64::from_ne_bytes(hi)) << 64) | u128::from(u64::from_ne_bytes(lo))
+}
+
+/// The attributes nested in a `ct` action, in the order OVS writes them.
+fn ct_attrs(ct: &Ct) -> Vec<DefaultNla> {
+    let mut v = Vec::new();
+    if ct.commit {
+        v.push(flag(OVS_CT_ATTR_COMMIT));
+    }
+    if ct.force_commit {
+        v.push(flag(OVS_CT_ATTR_FORCE_COMMIT));
+    }
+    if let Some(z) = ct.zone {
+        v.push(DefaultNla::new(OVS_CT_ATTR_ZONE, z.to_ne_bytes().to_vec()));
+    }
+    if let Some((value, mask)) = ct.mark {
+        let mut b = value.to_ne_bytes().to_vec();
+        b.extend_from_slice(&mask.to_ne_bytes());
+        v.push(DefaultNla::new(OVS_CT_ATTR_MARK, b));
+    }
+    if let Some((value, mask)) = ct.labels {
+        let mut b = u128_ne(value).to_vec();
+        b.extend_from_slice(&u128_ne(mask));
+        v.push(DefaultNla::new(OVS_CT_ATTR_LABELS, b));
+    }
+    if let Some(h) = &ct.helper {
+        v.push(c_string(OVS_CT_ATTR_HELPER, h));
+    }
+    if let Some(t) = &ct.timeout {
+        v.push(c_string(OVS_CT_ATTR_TIMEOUT, t));
+    }
+    if let Some(n) = &ct.nat {
+        let inner = nat_attrs(n);
+        let mut b = vec![0u8; list_len(&inner)];
+        emit_list(&inner, &mut b);
+        v.push(DefaultNla::new(OVS_CT_ATTR_NAT, b));
+    }
+    if let Some(m) = ct.eventmask {
+        v.push(DefaultNla::new(
+            OVS_CT_ATTR_EVENTMASK,
+            m.to_ne_bytes().to_vec(),
+        ));
+    }
+    v
+}
+
+/// Decodes a `ct` action's payload; `None` if it holds something this crate does not model
+/// (the caller keeps the action as [`Action::Other`]).
+fn parse_ct(value: &[u8]) -> std::result::Result<Option<Ct>, DecodeError> {
+    let name = "OVS_ACTION_ATTR_CT";
+    let mut ct = Ct::default();
+    for nla in NlasIterator::new(value) {
+        let nla = nla.map_err(|e| DecodeError::from(format!("{name}: {e}")))?;
+        let v = nla.value();
+        let is_flag = |n: &str| {
+            if v.is_empty() {
+                Ok(true)
+            } else {
+                Err(DecodeError::from(format!("{n}: a flag with a payload")))
+            }
+        };
+        let string = |n: &str| -> std::result::Result<Option<String>, DecodeError> {
+            match v.split_last() {
+                Some((0, s)) if !s.is_empty() => Ok(std::str::from_utf8(s).ok().map(str::to_owned)),
+                Some(_) => Ok(None),
+                None => Err(DecodeError::from(format!("{n}: empty string"))),
+            }
+        };
+        match nla.kind() {
+            OVS_CT_ATTR_COMMIT => ct.commit = is_flag("OVS_CT_ATTR_COMMIT")?,
+            OVS_CT_ATTR_FORCE_COMMIT => ct.force_commit = is_flag("OVS_CT_ATTR_FORCE_COMMIT")?,
+            OVS_CT_ATTR_ZONE => {
+                ct.zone = Some(exact::<2>("OVS_CT_ATTR_ZONE", v).map(u16::from_ne_bytes)?)
+            }
+            OVS_CT_ATTR_MARK => {
+                let b = exact::<8>("OVS_CT_ATTR_MARK", v)?;
+                ct.mark = Some((
+                    u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+                    u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+                ));
+            }
+            OVS_CT_ATTR_LABELS => {
+                let b = exact::<32>("OVS_CT_ATTR_LABELS", v)?;
+                ct.labels = Some((u128_from_ne(&b[..16]), u128_from_ne(&b[16..])));
+            }
+            OVS_CT_ATTR_HELPER => match string("OVS_CT_ATTR_HELPER")? {
+                Some(h) => ct.helper = Some(h),
+                None => return Ok(None),
+            },
+            OVS_CT_ATTR_TIMEOUT => match string("OVS_CT_ATTR_TIMEOUT")? {
+                Some(t) => ct.timeout = Some(t),
+                None => return Ok(None),
+            },
+            OVS_CT_ATTR_EVENTMASK => {
+                ct.eventmask = Some(exact::<4>("OVS_CT_ATTR_EVENTMASK", v).map(u32::from_ne_bytes)?)
+            }
+            OVS_CT_ATTR_NAT => match parse_nat(v)? {
+                Some(n) => ct.nat = Some(n),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(ct))
+}
+
+fn parse_nat(value: &[u8]) -> std::result::Result<Option<Nat>, DecodeError> {
+    let name = "OVS_CT_ATTR_NAT";
+    let mut n = Nat::default();
+    for nla in NlasIterator::new(value) {
+        let nla = nla.map_err(|e| DecodeError::from(format!("{name}: {e}")))?;
+        let v = nla.value();
+        let ip = |v: &[u8]| -> std::result::Result<IpAddr, DecodeError> {
+            match v.len() {
+                4 => Ok(IpAddr::from(<[u8; 4]>::try_from(v).unwrap_or_default())),
+                16 => Ok(IpAddr::from(<[u8; 16]>::try_from(v).unwrap_or_default())),
+                len => Err(DecodeError::from(format!(
+                    "{name}: address of {len} bytes, expected 4 or 16"
+                ))),
+            }
+        };
+        let set = |b: &mut bool| {
+            if v.is_empty() {
+                *b = true;
+                Ok(())
+            } else {
+                Err(DecodeError::from(format!("{name}: a flag with a payload")))
+            }
+        };
+        match nla.kind() {
+            OVS_NAT_ATTR_SRC => set(&mut n.src)?,
+            OVS_NAT_ATTR_DST => set(&mut n.dst)?,
+            OVS_NAT_ATTR_PERSISTENT => set(&mut n.persistent)?,
+            OVS_NAT_ATTR_PROTO_HASH => set(&mut n.proto_hash)?,
+            OVS_NAT_ATTR_PROTO_RANDOM => set(&mut n.proto_random)?,
+            OVS_NAT_ATTR_IP_MIN => n.ip_min = Some(ip(v)?),
+            OVS_NAT_ATTR_IP_MAX => n.ip_max = Some(ip(v)?),
+            OVS_NAT_ATTR_PROTO_MIN => {
+                n.proto_min = Some(exact::<2>("OVS_NAT_ATTR_PROTO_MIN", v).map(u16::from_ne_bytes)?)
+            }
+            OVS_NAT_ATTR_PROTO_MAX => {
+                n.proto_max = Some(exact::<2>("OVS_NAT_ATTR_PROTO_MAX", v).map(u16::from_ne_bytes)?)
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(n))
+}
+
+/// The attributes nested in `check_pkt_len` (the action lists as [`Nested`]).
+fn check_pkt_len_len(if_greater: &[Action], if_less_equal: &[Action]) -> usize {
+    NLA_HEADER_SIZE + 4 + 2 * NLA_HEADER_SIZE + list_len(if_greater) + list_len(if_less_equal)
+}
+
 fn userspace_len(u: &Userspace) -> usize {
     let mut len = NLA_HEADER_SIZE + 4;
     if let Some(data) = &u.userdata {
@@ -291,6 +594,12 @@ impl Nla for Action {
             }
             Action::PushEth { .. } => OVS_ACTION_PUSH_ETH_LEN,
             Action::Clone(actions) => list_len(actions),
+            Action::Ct(ct) => list_len(&ct_attrs(ct)),
+            Action::CheckPktLen {
+                if_greater,
+                if_less_equal,
+                ..
+            } => check_pkt_len_len(if_greater, if_less_equal),
             Action::Other(nla) => nla.value_len(),
         }
     }
@@ -354,6 +663,23 @@ impl Nla for Action {
                 buf[6..12].copy_from_slice(dst);
             }
             Action::Clone(actions) => emit_list(actions, buf),
+            Action::Ct(ct) => emit_list(&ct_attrs(ct), buf),
+            Action::CheckPktLen {
+                pkt_len,
+                if_greater,
+                if_less_equal,
+            } => {
+                let len = DefaultNla::new(
+                    OVS_CHECK_PKT_LEN_ATTR_PKT_LEN,
+                    pkt_len.to_ne_bytes().to_vec(),
+                );
+                let g = Nested(OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER, if_greater);
+                let le = Nested(OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL, if_less_equal);
+                let (a, b) = (len.buffer_len(), g.buffer_len());
+                len.emit(&mut buf[..a]);
+                g.emit(&mut buf[a..a + b]);
+                le.emit(&mut buf[a + b..]);
+            }
             Action::Other(nla) => nla.emit_value(buf),
         }
     }
@@ -530,6 +856,40 @@ fn parse_action_nla(
                     actions,
                 },
                 _ => return Err(format!("{name}: probability or actions missing").into()),
+            }
+        }
+        OVS_ACTION_ATTR_CT => match parse_ct(value)? {
+            Some(ct) => Action::Ct(ct),
+            None => other(),
+        },
+        OVS_ACTION_ATTR_CHECK_PKT_LEN => {
+            let depth = nested_depth()?;
+            let (mut len, mut gt, mut le) = (None, None, None);
+            for nla in NlasIterator::new(value) {
+                let nla = nla.map_err(|e| DecodeError::from(format!("{name}: {e}")))?;
+                let list = || {
+                    parse_action_list(nla.value(), depth)
+                        .map_err(|e| DecodeError::from(format!("{name}: {e}")))
+                };
+                match nla.kind() {
+                    OVS_CHECK_PKT_LEN_ATTR_PKT_LEN => {
+                        len = Some(
+                            exact::<2>("OVS_CHECK_PKT_LEN_ATTR_PKT_LEN", nla.value())
+                                .map(u16::from_ne_bytes)?,
+                        )
+                    }
+                    OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_GREATER => gt = Some(list()?),
+                    OVS_CHECK_PKT_LEN_ATTR_ACTIONS_IF_LESS_EQUAL => le = Some(list()?),
+                    _ => return Ok(other()),
+                }
+            }
+            match (len, gt, le) {
+                (Some(pkt_len), Some(if_greater), Some(if_less_equal)) => Action::CheckPktLen {
+                    pkt_len,
+                    if_greater,
+                    if_less_equal,
+                },
+                _ => return Err(format!("{name}: length or an action list missing").into()),
             }
         }
         OVS_ACTION_ATTR_CLONE => Action::Clone(
@@ -803,12 +1163,63 @@ mod tests {
     }
 
     #[test]
+    fn ct_and_check_pkt_len() {
+        #[rustfmt::skip]
+        let raw = [
+            0x28, 0x00, 0x0c, 0x00, // len 40, OVS_ACTION_ATTR_CT
+            0x04, 0x00, 0x01, 0x00, //   len 4, OVS_CT_ATTR_COMMIT
+            0x06, 0x00, 0x02, 0x00, //   len 6, OVS_CT_ATTR_ZONE
+            0x05, 0x00, 0x00, 0x00, //     zone 5 (host order), padding
+            0x18, 0x00, 0x06, 0x00, //   len 24, OVS_CT_ATTR_NAT
+            0x04, 0x00, 0x01, 0x00, //     len 4, OVS_NAT_ATTR_SRC
+            0x08, 0x00, 0x03, 0x00, //     len 8, OVS_NAT_ATTR_IP_MIN
+            0x0a, 0x00, 0x00, 0x01, //       10.0.0.1
+            0x06, 0x00, 0x05, 0x00, //     len 6, OVS_NAT_ATTR_PROTO_MIN
+            0xe8, 0x03, 0x00, 0x00, //       1000 (host order), padding
+            0x24, 0x00, 0x15, 0x00, // len 36, OVS_ACTION_ATTR_CHECK_PKT_LEN
+            0x06, 0x00, 0x01, 0x00, //   len 6, OVS_CHECK_PKT_LEN_ATTR_PKT_LEN
+            0xc8, 0x00, 0x00, 0x00, //     200, padding
+            0x0c, 0x00, 0x02, 0x00, //   len 12, ..._ACTIONS_IF_GREATER
+            0x08, 0x00, 0x01, 0x00, //     len 8, OVS_ACTION_ATTR_OUTPUT
+            0x04, 0x00, 0x00, 0x00, //       port 4
+            0x0c, 0x00, 0x03, 0x00, //   len 12, ..._ACTIONS_IF_LESS_EQUAL
+            0x08, 0x00, 0x01, 0x00, //     len 8, OVS_ACTION_ATTR_OUTPUT
+            0x05, 0x00, 0x00, 0x00, //       port 5
+        ];
+        round_trip(
+            &raw,
+            &[
+                Action::Ct(Ct {
+                    commit: true,
+                    zone: Some(5),
+                    nat: Some(Nat {
+                        src: true,
+                        ip_min: Some(IpAddr::from([10, 0, 0, 1])),
+                        proto_min: Some(1000),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                Action::CheckPktLen {
+                    pkt_len: 200,
+                    if_greater: vec![Action::Output(OdpPort(4))],
+                    if_less_equal: vec![Action::Output(OdpPort(5))],
+                },
+            ],
+        );
+        assert_eq!(
+            crate::odp::Actions(decode_actions(&raw).unwrap()).to_string(),
+            "ct(commit,zone=5,nat(src=10.0.0.1:1000)),check_pkt_len(size=200,gt(4),le(5))"
+        );
+    }
+
+    #[test]
     fn unknown_actions_survive() {
         #[rustfmt::skip]
         let raw = [
             0x0c, 0x00, 0x0c, 0x00, // len 12, OVS_ACTION_ATTR_CT
             0x04, 0x00, 0x01, 0x00, //   len 4, OVS_CT_ATTR_COMMIT
-            0x06, 0x00, 0x02, 0x00, //   len 6, OVS_CT_ATTR_ZONE: 5 ... truncated below
+            0x04, 0x00, 0x63, 0x00, //   len 4, type 99: unknown, so the whole ct is kept raw
             0x08, 0x00, 0x1b, 0x00, // len 8, OVS_ACTION_ATTR_TUNNEL_POP
             0x04, 0x00, 0x00, 0x00, //   port 4
             0x08, 0x00, 0x63, 0x00, // len 8, type 99 (unknown)
@@ -819,7 +1230,7 @@ mod tests {
             &[
                 Action::Other(DefaultNla::new(
                     OVS_ACTION_ATTR_CT,
-                    vec![0x04, 0x00, 0x01, 0x00, 0x06, 0x00, 0x02, 0x00],
+                    vec![0x04, 0x00, 0x01, 0x00, 0x04, 0x00, 0x63, 0x00],
                 )),
                 Action::Other(DefaultNla::new(
                     OVS_ACTION_ATTR_TUNNEL_POP,

@@ -16,6 +16,7 @@ use netlink_packet_core::{
     DecodeError, DefaultNla, Emitable, NLA_HEADER_SIZE, Nla, NlaBuffer, NlasIterator, Parseable,
 };
 
+use super::tunnel::TunnelKey;
 use super::uapi::*;
 use crate::error::{Error, Result};
 
@@ -114,11 +115,41 @@ pub struct NdKey {
     pub tll: [u8; 6],
 }
 
+/// `struct ovs_key_ct_tuple_ipv4`: the original direction of a tracked connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleIpv4Key {
+    /// Source address.
+    pub src: [u8; 4],
+    /// Destination address.
+    pub dst: [u8; 4],
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Protocol.
+    pub proto: u8,
+}
+
+/// `struct ovs_key_ct_tuple_ipv6`: the original direction of a tracked connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CtTupleIpv6Key {
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Protocol.
+    pub proto: u8,
+}
+
 /// One flow key attribute (`OVS_KEY_ATTR_*`), in a key or in a mask.
 ///
-/// Attributes this crate does not model (tunnel keys, NSH, conntrack tuples, ND extensions),
-/// and attributes above the highest type it knows (such as newer kernels'
-/// `OVS_KEY_ATTR_IPV6_EXTHDRS`), are kept as [`KeyAttr::Other`] so that they survive a
+/// Attributes this crate does not model (NSH, ND extensions, tunnel keys
+/// with ERSPAN options), and attributes above the highest type it knows (such as newer
+/// kernels' `OVS_KEY_ATTR_IPV6_EXTHDRS`), are kept as [`KeyAttr::Other`] so that they survive a
 /// parse/emit round trip.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -153,6 +184,9 @@ pub enum KeyAttr {
     Nd(NdKey),
     /// `OVS_KEY_ATTR_SKB_MARK` (15).
     SkbMark(u32),
+    /// `OVS_KEY_ATTR_TUNNEL` (16), nested `OVS_TUNNEL_KEY_ATTR_*` (a tunnel key with ERSPAN
+    /// options or attributes this crate does not know stays [`KeyAttr::Other`]).
+    Tunnel(TunnelKey),
     /// `OVS_KEY_ATTR_SCTP` (17).
     Sctp(L4Key),
     /// `OVS_KEY_ATTR_TCP_FLAGS` (18).
@@ -171,6 +205,10 @@ pub enum KeyAttr {
     CtMark(u32),
     /// `OVS_KEY_ATTR_CT_LABELS` (25), as the 16 bytes of the attribute.
     CtLabels([u8; 16]),
+    /// `OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4` (26).
+    CtTupleIpv4(CtTupleIpv4Key),
+    /// `OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6` (27).
+    CtTupleIpv6(CtTupleIpv6Key),
     /// `OVS_KEY_ATTR_PACKET_TYPE` (29): namespace in the high 16 bits.
     PacketType(u32),
     /// Any other attribute (tunnel keys, NSH, conntrack tuples, types newer than this crate),
@@ -197,6 +235,7 @@ impl KeyAttr {
             KeyAttr::Arp(_) => OVS_KEY_ATTR_ARP,
             KeyAttr::Nd(_) => OVS_KEY_ATTR_ND,
             KeyAttr::SkbMark(_) => OVS_KEY_ATTR_SKB_MARK,
+            KeyAttr::Tunnel(_) => OVS_KEY_ATTR_TUNNEL,
             KeyAttr::Sctp(_) => OVS_KEY_ATTR_SCTP,
             KeyAttr::TcpFlags(_) => OVS_KEY_ATTR_TCP_FLAGS,
             KeyAttr::DpHash(_) => OVS_KEY_ATTR_DP_HASH,
@@ -206,6 +245,8 @@ impl KeyAttr {
             KeyAttr::CtZone(_) => OVS_KEY_ATTR_CT_ZONE,
             KeyAttr::CtMark(_) => OVS_KEY_ATTR_CT_MARK,
             KeyAttr::CtLabels(_) => OVS_KEY_ATTR_CT_LABELS,
+            KeyAttr::CtTupleIpv4(_) => OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4,
+            KeyAttr::CtTupleIpv6(_) => OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6,
             KeyAttr::PacketType(_) => OVS_KEY_ATTR_PACKET_TYPE,
             KeyAttr::Other(nla) => nla.kind() & netlink_packet_core::NLA_TYPE_MASK,
         }
@@ -275,6 +316,7 @@ impl Nla for KeyAttr {
     fn value_len(&self) -> usize {
         match self {
             KeyAttr::Encap(inner) => list_len(inner),
+            KeyAttr::Tunnel(t) => t.value_len(),
             KeyAttr::Priority(_)
             | KeyAttr::InPort(_)
             | KeyAttr::SkbMark(_)
@@ -296,6 +338,8 @@ impl Nla for KeyAttr {
             KeyAttr::Nd(_) => OVS_KEY_ND_LEN,
             KeyAttr::Mpls(lses) => 4 * lses.len(),
             KeyAttr::CtLabels(_) => OVS_KEY_CT_LABELS_LEN,
+            KeyAttr::CtTupleIpv4(_) => OVS_KEY_CT_TUPLE_IPV4_LEN,
+            KeyAttr::CtTupleIpv6(_) => OVS_KEY_CT_TUPLE_IPV6_LEN,
             KeyAttr::Other(nla) => nla.value_len(),
         }
     }
@@ -310,6 +354,7 @@ impl Nla for KeyAttr {
     fn emit_value(&self, buf: &mut [u8]) {
         match self {
             KeyAttr::Encap(inner) => emit_list(inner, buf),
+            KeyAttr::Tunnel(t) => t.emit_value(buf),
             KeyAttr::Priority(v)
             | KeyAttr::InPort(v)
             | KeyAttr::SkbMark(v)
@@ -370,6 +415,22 @@ impl Nla for KeyAttr {
                 }
             }
             KeyAttr::CtLabels(l) => buf[..16].copy_from_slice(l),
+            KeyAttr::CtTupleIpv4(t) => {
+                buf[..4].copy_from_slice(&t.src);
+                buf[4..8].copy_from_slice(&t.dst);
+                buf[8..10].copy_from_slice(&t.src_port.to_be_bytes());
+                buf[10..12].copy_from_slice(&t.dst_port.to_be_bytes());
+                buf[12] = t.proto;
+                buf[13..16].fill(0);
+            }
+            KeyAttr::CtTupleIpv6(t) => {
+                buf[..16].copy_from_slice(&t.src);
+                buf[16..32].copy_from_slice(&t.dst);
+                buf[32..34].copy_from_slice(&t.src_port.to_be_bytes());
+                buf[34..36].copy_from_slice(&t.dst_port.to_be_bytes());
+                buf[36] = t.proto;
+                buf[37..40].fill(0);
+            }
             KeyAttr::Other(nla) => nla.emit_value(buf),
         }
     }
@@ -433,6 +494,10 @@ pub(crate) fn parse_key_nla(
                     .map_err(|e| DecodeError::from(format!("{name}: {e}")))?,
             )
         }
+        OVS_KEY_ATTR_TUNNEL => match TunnelKey::parse(value)? {
+            Some(t) => KeyAttr::Tunnel(t),
+            None => KeyAttr::Other(DefaultNla::new(raw_kind, value.to_vec())),
+        },
         OVS_KEY_ATTR_PRIORITY => KeyAttr::Priority(u32_ne(value)?),
         OVS_KEY_ATTR_IN_PORT => KeyAttr::InPort(u32_ne(value)?),
         OVS_KEY_ATTR_SKB_MARK => KeyAttr::SkbMark(u32_ne(value)?),
@@ -535,6 +600,26 @@ pub(crate) fn parse_key_nla(
             )
         }
         OVS_KEY_ATTR_CT_LABELS => KeyAttr::CtLabels(exact::<16>(name, value)?),
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4 => {
+            let b = exact::<OVS_KEY_CT_TUPLE_IPV4_LEN>(name, value)?;
+            KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src: arr(&b[..4]),
+                dst: arr(&b[4..8]),
+                src_port: u16::from_be_bytes([b[8], b[9]]),
+                dst_port: u16::from_be_bytes([b[10], b[11]]),
+                proto: b[12],
+            })
+        }
+        OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6 => {
+            let b = exact::<OVS_KEY_CT_TUPLE_IPV6_LEN>(name, value)?;
+            KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+                src: arr(&b[..16]),
+                dst: arr(&b[16..32]),
+                src_port: u16::from_be_bytes([b[32], b[33]]),
+                dst_port: u16::from_be_bytes([b[34], b[35]]),
+                proto: b[36],
+            })
+        }
         _ => KeyAttr::Other(DefaultNla::new(raw_kind, value.to_vec())),
     })
 }
@@ -783,13 +868,13 @@ mod tests {
 
     #[test]
     fn unknown_and_out_of_range_types_survive() {
-        // OVS_KEY_ATTR_TUNNEL (16, nested, not modeled) and OVS_KEY_ATTR_IPV6_EXTHDRS (32,
-        // above the OVS copy's max), as a newer kernel would send them.
+        // OVS_KEY_ATTR_TUNNEL (16) with ERSPAN options (not modeled) and
+        // OVS_KEY_ATTR_IPV6_EXTHDRS (32, above the OVS copy's max), as a kernel would send.
         #[rustfmt::skip]
         let raw = [
             0x0c, 0x00, 0x10, 0x00, // len 12, OVS_KEY_ATTR_TUNNEL
-            0x05, 0x00, 0x04, 0x00, //   len 5, OVS_TUNNEL_KEY_ATTR_TTL
-            0x40, 0x00, 0x00, 0x00, //   ttl 64, padding
+            0x05, 0x00, 0x0f, 0x00, //   len 5, OVS_TUNNEL_KEY_ATTR_ERSPAN_OPTS
+            0x40, 0x00, 0x00, 0x00, //   one byte, padding
             0x06, 0x00, 0x20, 0x00, // len 6, OVS_KEY_ATTR_IPV6_EXTHDRS
             0x00, 0x00, 0x00, 0x00, //   hdrs 0, padding
             0x05, 0x00, 0x28, 0x80, // len 5, type 40 with NLA_F_NESTED
@@ -800,11 +885,92 @@ mod tests {
             &[
                 KeyAttr::Other(DefaultNla::new(
                     16,
-                    vec![0x05, 0x00, 0x04, 0x00, 0x40, 0, 0, 0],
+                    vec![0x05, 0x00, 0x0f, 0x00, 0x40, 0, 0, 0],
                 )),
                 KeyAttr::Other(DefaultNla::new(32, vec![0, 0])),
                 KeyAttr::Other(DefaultNla::new(0x8028, vec![7])),
             ],
+        );
+    }
+
+    #[test]
+    fn ct_tuples() {
+        #[rustfmt::skip]
+        let raw = [
+            0x14, 0x00, 0x1a, 0x00, // len 20, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4
+            10, 10, 10, 10,         //   src
+            20, 20, 20, 20,         //   dst
+            0x00, 0x01, 0x00, 0x02, //   src port 1, dst port 2
+            0x11, 0x00, 0x00, 0x00, //   proto 17, struct padding
+        ];
+        round_trip(
+            &raw,
+            &[KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src: [10; 4],
+                dst: [20; 4],
+                src_port: 1,
+                dst_port: 2,
+                proto: 17,
+            })],
+        );
+        let v6 = KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+            proto: 6,
+            ..Default::default()
+        });
+        let raw = encode_key_attrs(std::slice::from_ref(&v6)).unwrap();
+        assert_eq!(raw.len(), 44);
+        assert_eq!(decode_key_attrs(&raw).unwrap(), vec![v6]);
+    }
+
+    #[test]
+    fn tunnel_key() {
+        #[rustfmt::skip]
+        let raw = [
+            0x40, 0x00, 0x10, 0x00, // len 64, OVS_KEY_ATTR_TUNNEL
+            0x0c, 0x00, 0x00, 0x00, //   len 12, OVS_TUNNEL_KEY_ATTR_ID
+            0, 0, 0, 0, 0, 0, 0x12, 0x34, // 0x1234 (big-endian)
+            0x08, 0x00, 0x01, 0x00, //   len 8, OVS_TUNNEL_KEY_ATTR_IPV4_SRC
+            10, 0, 0, 1,
+            0x08, 0x00, 0x02, 0x00, //   len 8, OVS_TUNNEL_KEY_ATTR_IPV4_DST
+            10, 0, 0, 2,
+            0x05, 0x00, 0x04, 0x00, //   len 5, OVS_TUNNEL_KEY_ATTR_TTL
+            0x40, 0x00, 0x00, 0x00, //     64, padding
+            0x04, 0x00, 0x05, 0x00, //   len 4, OVS_TUNNEL_KEY_ATTR_DONT_FRAGMENT
+            0x06, 0x00, 0x0a, 0x00, //   len 6, OVS_TUNNEL_KEY_ATTR_TP_DST
+            0x12, 0xb5, 0x00, 0x00, //     4789, padding
+            0x0c, 0x00, 0x0b, 0x00, //   len 12, OVS_TUNNEL_KEY_ATTR_VXLAN_OPTS
+            0x08, 0x00, 0x01, 0x00, //     len 8, OVS_VXLAN_EXT_GBP
+            0x0a, 0x00, 0x0b, 0x00, //       id 10, flags 0xb (host order u32)
+        ];
+        round_trip(
+            &raw,
+            &[KeyAttr::Tunnel(TunnelKey {
+                id: Some(0x1234),
+                ipv4_src: Some([10, 0, 0, 1]),
+                ipv4_dst: Some([10, 0, 0, 2]),
+                ttl: Some(64),
+                dont_fragment: true,
+                tp_dst: Some(4789),
+                vxlan_gbp: Some(0x000b_000a),
+                ..Default::default()
+            })],
+        );
+        // The same attributes in another order are kept as they came.
+        #[rustfmt::skip]
+        let raw = [
+            0x14, 0x00, 0x10, 0x00, // len 20, OVS_KEY_ATTR_TUNNEL
+            0x05, 0x00, 0x04, 0x00, //   len 5, OVS_TUNNEL_KEY_ATTR_TTL
+            0x40, 0x00, 0x00, 0x00,
+            0x08, 0x00, 0x01, 0x00, //   len 8, OVS_TUNNEL_KEY_ATTR_IPV4_SRC
+            10, 0, 0, 1,
+        ];
+        assert!(matches!(
+            &decode_key_attrs(&raw).unwrap()[0],
+            KeyAttr::Other(_)
+        ));
+        assert_eq!(
+            encode_key_attrs(&decode_key_attrs(&raw).unwrap()).unwrap(),
+            raw
         );
     }
 

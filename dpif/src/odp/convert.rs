@@ -250,6 +250,48 @@ fn l3_onward(
     }
 }
 
+/// Encodes a flow's key and mask as the payloads of `OVS_FLOW_ATTR_KEY` and
+/// `OVS_FLOW_ATTR_MASK` ([`key_to_attrs`], [`mask_to_attrs`], then
+/// [`encode_key_attrs`](super::encode_key_attrs)).
+///
+/// # Errors
+///
+/// [`Error::TooBig`] if the attributes do not fit (they always do for a [`FlowKey`]).
+pub fn encode_flow_key(
+    key: &FlowKey,
+    mask: Option<&FlowKey>,
+) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+    let k = super::attr::encode_key_attrs(&key_to_attrs(key, mask))?;
+    let m = match mask {
+        Some(m) => Some(super::attr::encode_key_attrs(&mask_to_attrs(m, key))?),
+        None => None,
+    };
+    Ok((k, m))
+}
+
+/// Decodes the payloads of `OVS_FLOW_ATTR_KEY` and (if present) `OVS_FLOW_ATTR_MASK` into a
+/// key, its mask (exact when there is none) and the key's fitness.
+///
+/// # Errors
+///
+/// [`Error::Decode`] for malformed attributes or a key or mask OVS would reject.
+pub fn decode_flow_key(key: &[u8], mask: Option<&[u8]>) -> Result<(FlowKey, FlowKey, Fitness)> {
+    let (k, fitness) = attrs_to_key(&super::attr::decode_key_attrs(key)?)?;
+    let m = match mask {
+        Some(bytes) => attrs_to_mask(&super::attr::decode_key_attrs(bytes)?, &k)?,
+        None => FlowKey::exact_mask(),
+    };
+    Ok((k, m, fitness))
+}
+
+/// Removes `OVS_KEY_ATTR_PACKET_TYPE` (top level), which the kernel datapath does not know,
+/// as OVS's dpif-netlink does before sending a key or mask to the kernel. A key without it
+/// reads back as an Ethernet packet, or as an L3 packet when it has an ethertype but no
+/// Ethernet attribute.
+pub fn strip_packet_type(attrs: &mut Vec<KeyAttr>) {
+    attrs.retain(|a| !matches!(a, KeyAttr::PacketType(_)));
+}
+
 // ---------------------------------------------------------------------------------------
 // Attributes to key.
 
@@ -387,6 +429,16 @@ pub fn attrs_to_key(attrs: &[KeyAttr]) -> Result<(FlowKey, Fitness)> {
     }
     if take!(level, OVS_KEY_ATTR_CT_LABELS, KeyAttr::CtLabels) == Some(&[0; 16]) {
         expected |= bit(OVS_KEY_ATTR_CT_LABELS);
+    }
+    if take!(level, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4, KeyAttr::CtTupleIpv4)
+        .is_some_and(|t| *t == Default::default())
+    {
+        expected |= bit(OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV4);
+    }
+    if take!(level, OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6, KeyAttr::CtTupleIpv6)
+        .is_some_and(|t| *t == Default::default())
+    {
+        expected |= bit(OVS_KEY_ATTR_CT_ORIG_TUPLE_IPV6);
     }
     if let Some(v) = take!(level, OVS_KEY_ATTR_IN_PORT, KeyAttr::InPort) {
         k.in_port = *v;
@@ -826,4 +878,335 @@ fn mask_8021q_onward(mut level: Level<'_>, key: &FlowKey, m: &mut FlowKey) -> Re
         encaps += 1;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::odp::attr::EthKey;
+    use crate::odp::key::Vlan;
+    use netlink_packet_core::DefaultNla;
+
+    /// The metadata attributes every key starts with (OVS's order).
+    fn meta(in_port: u32) -> Vec<KeyAttr> {
+        vec![
+            KeyAttr::Priority(0),
+            KeyAttr::SkbMark(0),
+            KeyAttr::CtState(0),
+            KeyAttr::CtZone(0),
+            KeyAttr::CtMark(0),
+            KeyAttr::CtLabels([0; 16]),
+            KeyAttr::RecircId(0),
+            KeyAttr::DpHash(0),
+            KeyAttr::InPort(in_port),
+            KeyAttr::PacketType(PT_ETH),
+        ]
+    }
+
+    fn tcp_key() -> FlowKey {
+        let mut k = FlowKey::zero();
+        k.in_port = 2;
+        k.eth_src = [2, 0, 0, 0, 1, 1];
+        k.eth_dst = [2, 0, 0, 0, 2, 2];
+        k.eth_type = eth_type::IPV4;
+        k.ipv4_src = [10, 0, 0, 1];
+        k.ipv4_dst = [10, 0, 0, 2];
+        k.nw_proto = ip_proto::TCP;
+        k.nw_ttl = 64;
+        k.tp_src = 1000;
+        k.tp_dst = 80;
+        k
+    }
+
+    #[test]
+    fn tcp_key_attrs_in_ovs_order() {
+        let k = tcp_key();
+        let mut expected = meta(2);
+        expected.extend([
+            KeyAttr::Ethernet(EthKey {
+                src: k.eth_src,
+                dst: k.eth_dst,
+            }),
+            KeyAttr::Ethertype(eth_type::IPV4),
+            KeyAttr::Ipv4(Ipv4Key {
+                src: k.ipv4_src,
+                dst: k.ipv4_dst,
+                proto: 6,
+                tos: 0,
+                ttl: 64,
+                frag: OVS_FRAG_TYPE_NONE,
+            }),
+            KeyAttr::Tcp(L4Key { src: 1000, dst: 80 }),
+        ]);
+        assert_eq!(key_to_attrs(&k, None), expected);
+        assert_eq!(attrs_to_key(&expected).unwrap(), (k, Fitness::Perfect));
+        // A mask with TCP flags makes the key carry them too.
+        let mut m = FlowKey::zero();
+        m.tcp_flags = 0x0fff;
+        let with_flags = key_to_attrs(&k, Some(&m));
+        assert_eq!(with_flags.last(), Some(&KeyAttr::TcpFlags(0)));
+    }
+
+    #[test]
+    fn later_fragments_have_no_l4() {
+        let mut k = tcp_key();
+        k.nw_frag = frag::ANY | frag::LATER;
+        k.tp_src = 0;
+        k.tp_dst = 0;
+        let attrs = key_to_attrs(&k, None);
+        assert!(matches!(
+            attrs.last(),
+            Some(KeyAttr::Ipv4(Ipv4Key {
+                frag: OVS_FRAG_TYPE_LATER,
+                ..
+            }))
+        ));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+        // A first fragment has them.
+        k.nw_frag = frag::ANY;
+        assert!(matches!(
+            key_to_attrs(&k, None).last(),
+            Some(KeyAttr::Tcp(_))
+        ));
+    }
+
+    #[test]
+    fn two_tags_nest_encaps() {
+        let mut k = tcp_key();
+        k.vlans = [
+            Vlan {
+                tpid: eth_type::VLAN_8021AD,
+                tci: vlan::CFI | 100,
+            },
+            Vlan {
+                tpid: eth_type::VLAN,
+                tci: vlan::CFI | 200,
+            },
+        ];
+        let attrs = key_to_attrs(&k, None);
+        let tail = &attrs[meta(2).len() + 1..];
+        let KeyAttr::Encap(outer) = &tail[2] else {
+            panic!("{tail:?}");
+        };
+        assert_eq!(tail[0], KeyAttr::Ethertype(0x88a8));
+        assert_eq!(tail[1], KeyAttr::Vlan(0x1000 | 100));
+        assert_eq!(outer[0], KeyAttr::Ethertype(0x8100));
+        assert_eq!(outer[1], KeyAttr::Vlan(0x1000 | 200));
+        let KeyAttr::Encap(inner) = &outer[2] else {
+            panic!("{outer:?}");
+        };
+        assert_eq!(inner[0], KeyAttr::Ethertype(eth_type::IPV4));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+        // The mask: exact TPIDs (ethertype 0xffff at each level), the tags' masks.
+        let mut m = FlowKey::exact_mask();
+        m.vlans[0].tci = vlan::CFI | vlan::VID_MASK;
+        let mattrs = mask_to_attrs(&m, &k);
+        let back = attrs_to_mask(&mattrs, &k).unwrap();
+        assert_eq!(back.vlans, m.vlans);
+        assert_eq!(back.eth_type, u16::MAX);
+    }
+
+    #[test]
+    fn arp_and_nd() {
+        let mut k = FlowKey::zero();
+        k.in_port = 1;
+        k.eth_type = eth_type::ARP;
+        k.ipv4_src = [10, 0, 0, 1];
+        k.ipv4_dst = [10, 0, 0, 2];
+        k.nw_proto = 2;
+        k.arp_sha = [1; 6];
+        let attrs = key_to_attrs(&k, None);
+        assert!(matches!(
+            attrs.last(),
+            Some(KeyAttr::Arp(ArpKey { op: 2, .. }))
+        ));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+        // An exact ARP opcode mask goes out as 0xffff.
+        let m = FlowKey::exact_mask();
+        assert!(matches!(
+            mask_to_attrs(&m, &k).last(),
+            Some(KeyAttr::Arp(ArpKey { op: 0xffff, .. }))
+        ));
+
+        let mut k = FlowKey::zero();
+        k.eth_type = eth_type::IPV6;
+        k.nw_proto = ip_proto::ICMPV6;
+        k.tp_src = 135;
+        k.nd_target[15] = 1;
+        k.arp_sha = [2; 6];
+        let attrs = key_to_attrs(&k, None);
+        assert!(matches!(attrs.last(), Some(KeyAttr::Nd(nd)) if nd.sll == [2; 6]));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+        // In a mask, ND only goes with exact ICMP type and code.
+        let mut m = FlowKey::zero();
+        m.tp_src = 0xff;
+        m.tp_dst = 0xff;
+        m.nd_target = [0xff; 16];
+        assert!(matches!(mask_to_attrs(&m, &k).last(), Some(KeyAttr::Nd(_))));
+        m.tp_dst = 0;
+        assert!(matches!(
+            mask_to_attrs(&m, &k).last(),
+            Some(KeyAttr::Icmpv6(_))
+        ));
+    }
+
+    #[test]
+    fn fitness_verdicts() {
+        let k = tcp_key();
+        let mut attrs = key_to_attrs(&k, None);
+        attrs.push(KeyAttr::Other(DefaultNla::new(
+            OVS_KEY_ATTR_IPV6_EXTHDRS,
+            vec![0, 0],
+        )));
+        assert_eq!(attrs_to_key(&attrs).unwrap().1, Fitness::TooMuch);
+
+        let mut attrs = key_to_attrs(&k, None);
+        attrs.retain(|a| !matches!(a, KeyAttr::Tcp(_)));
+        assert_eq!(attrs_to_key(&attrs).unwrap().1, Fitness::TooLittle);
+
+        let mut attrs = key_to_attrs(&k, None);
+        attrs[2] = KeyAttr::CtState(OVS_CS_F_TRACKED);
+        assert_eq!(attrs_to_key(&attrs).unwrap().1, Fitness::TooMuch);
+
+        // A VLAN ethertype without the tag's attributes.
+        let attrs = vec![KeyAttr::Ethertype(0x8100)];
+        assert_eq!(attrs_to_key(&attrs).unwrap().1, Fitness::TooLittle);
+
+        // Three tags: the third is more than a key holds.
+        let attrs = vec![
+            KeyAttr::Ethernet(EthKey::default()),
+            KeyAttr::Ethertype(0x88a8),
+            KeyAttr::Vlan(0x1001),
+            KeyAttr::Encap(vec![
+                KeyAttr::Ethertype(0x8100),
+                KeyAttr::Vlan(0x1002),
+                KeyAttr::Encap(vec![
+                    KeyAttr::Ethertype(0x8100),
+                    KeyAttr::Vlan(0x1003),
+                    KeyAttr::Encap(vec![]),
+                ]),
+            ]),
+        ];
+        assert_eq!(attrs_to_key(&attrs).unwrap().1, Fitness::TooMuch);
+    }
+
+    #[test]
+    fn bad_keys_are_errors() {
+        let dup = vec![KeyAttr::InPort(1), KeyAttr::InPort(2)];
+        assert!(attrs_to_key(&dup).is_err());
+        assert!(attrs_to_key(&[KeyAttr::Ethertype(0x0100)]).is_err());
+        let no_cfi = vec![
+            KeyAttr::Ethertype(0x8100),
+            KeyAttr::Vlan(5),
+            KeyAttr::Encap(vec![]),
+        ];
+        assert!(attrs_to_key(&no_cfi).is_err());
+        let bad_frag = vec![
+            KeyAttr::Ethertype(eth_type::IPV4),
+            KeyAttr::Ipv4(Ipv4Key {
+                frag: 3,
+                ..Default::default()
+            }),
+        ];
+        assert!(attrs_to_key(&bad_frag).is_err());
+        let bad_op = vec![
+            KeyAttr::Ethertype(eth_type::ARP),
+            KeyAttr::Arp(ArpKey {
+                op: 0x100,
+                ..Default::default()
+            }),
+        ];
+        assert!(attrs_to_key(&bad_op).is_err());
+        // A hand-built Other of a modeled type.
+        let odd = vec![KeyAttr::Other(DefaultNla::new(
+            OVS_KEY_ATTR_IN_PORT,
+            vec![1, 0, 0, 0],
+        ))];
+        assert!(attrs_to_key(&odd).is_err());
+    }
+
+    #[test]
+    fn mask_rules() {
+        let k = tcp_key();
+        // No mask at all: exact match.
+        assert_eq!(attrs_to_mask(&[], &k).unwrap(), FlowKey::exact_mask());
+        // No RECIRC_ID: exact; no VLAN: exactly "no VLAN"; unknown types ignored.
+        let attrs = vec![
+            KeyAttr::InPort(u32::MAX),
+            KeyAttr::Ethertype(u16::MAX),
+            KeyAttr::Other(DefaultNla::new(OVS_KEY_ATTR_IPV6_EXTHDRS, vec![0xff, 0xff])),
+        ];
+        let m = attrs_to_mask(&attrs, &k).unwrap();
+        assert_eq!(m.recirc_id, u32::MAX);
+        assert_eq!(
+            m.vlans[0],
+            Vlan {
+                tpid: u16::MAX,
+                tci: u16::MAX
+            }
+        );
+        assert_eq!(m.in_port, u32::MAX);
+        assert_eq!((m.ipv4_src, m.tp_dst), ([0; 4], 0));
+        // IN_PORT is always in a mask.
+        assert!(mask_to_attrs(&FlowKey::zero(), &k).contains(&KeyAttr::InPort(0)));
+        // L3 under a wildcarded ethertype, L4 ports under a wildcarded protocol: errors.
+        let bad = vec![
+            KeyAttr::Ethertype(0),
+            KeyAttr::Ipv4(Ipv4Key {
+                src: [255; 4],
+                ..Default::default()
+            }),
+        ];
+        assert!(attrs_to_mask(&bad, &k).is_err());
+        let bad = vec![
+            KeyAttr::Ethertype(u16::MAX),
+            KeyAttr::Ipv4(Ipv4Key::default()),
+            KeyAttr::Tcp(L4Key {
+                src: 0,
+                dst: 0xffff,
+            }),
+        ];
+        assert!(attrs_to_mask(&bad, &k).is_err());
+        // 802.3 frames need an exact ethertype mask.
+        let mut k8023 = k;
+        k8023.eth_type = eth_type::NONE;
+        assert!(attrs_to_mask(&[KeyAttr::InPort(0)], &k8023).is_err());
+        assert!(attrs_to_mask(&[KeyAttr::Ethertype(0xff00)], &k8023).is_err());
+        assert!(attrs_to_mask(&[KeyAttr::Ethertype(u16::MAX)], &k8023).is_ok());
+    }
+
+    #[test]
+    fn flow_key_bytes_round_trip() {
+        let k = tcp_key();
+        let mut m = FlowKey::exact_mask();
+        m.ipv4_src = [255, 255, 0, 0];
+        let (kb, mb) = encode_flow_key(&k, Some(&m)).unwrap();
+        let (k2, m2, fitness) = decode_flow_key(&kb, mb.as_deref()).unwrap();
+        assert_eq!((k2, fitness), (k, Fitness::Perfect));
+        assert_eq!(m2.ipv4_src, m.ipv4_src);
+        assert_eq!(decode_flow_key(&kb, None).unwrap().1, FlowKey::exact_mask());
+        // What the kernel gets: no packet type; it reads back the same.
+        let mut attrs = key_to_attrs(&k, None);
+        strip_packet_type(&mut attrs);
+        assert!(!attrs.iter().any(|a| matches!(a, KeyAttr::PacketType(_))));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+    }
+
+    #[test]
+    fn l3_packets_without_ethernet() {
+        let mut k = FlowKey::zero();
+        k.packet_type = (OFPHTN_ETHERTYPE << 16) | u32::from(eth_type::IPV6);
+        k.eth_type = eth_type::IPV6;
+        k.nw_proto = ip_proto::UDP;
+        k.tp_dst = 4789;
+        let attrs = key_to_attrs(&k, None);
+        assert!(!attrs.iter().any(|a| matches!(a, KeyAttr::Ethernet(_))));
+        assert_eq!(attrs_to_key(&attrs).unwrap(), (k, Fitness::Perfect));
+        // Without the packet type attribute, the ethertype alone says it.
+        let no_pt: Vec<KeyAttr> = attrs
+            .into_iter()
+            .filter(|a| !matches!(a, KeyAttr::PacketType(_)))
+            .collect();
+        assert_eq!(attrs_to_key(&no_pt).unwrap(), (k, Fitness::Perfect));
+    }
 }

@@ -12,19 +12,23 @@ use netlink_packet_core::{DefaultNla, NLA_F_NESTED, NLA_F_NET_BYTEORDER};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::action::{Action, HashAlg, Userspace};
+use std::net::IpAddr;
+
+use super::action::{Action, Ct, HashAlg, Nat, Userspace};
 use super::attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, NdKey, parse_key_nla,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    NdKey, parse_key_nla,
 };
 use super::convert::{OFPHTN_ETHERTYPE, PT_ETH};
 use super::key::{FlowKey, Vlan, eth_type, frag, ip_proto, vlan};
+use super::tunnel::TunnelKey;
 use super::uapi::*;
 use super::{MaskedKey, OdpPort};
 
 /// Key attribute types this crate does not decode (kept as [`KeyAttr::Other`]).
-const UNMODELED_KEY_TYPES: &[u16] = &[0, 16, 26, 27, 28, 30, 31, 32, 33, 100, 0x3fff];
+const UNMODELED_KEY_TYPES: &[u16] = &[0, 28, 30, 31, 32, 33, 100, 0x3fff];
 /// Action types this crate does not decode (kept as [`Action::Other`]).
-const UNMODELED_ACTION_TYPES: &[u16] = &[0, 12, 17, 18, 21, 22, 23, 25, 26, 27, 28, 29, 99];
+const UNMODELED_ACTION_TYPES: &[u16] = &[0, 17, 18, 22, 23, 25, 26, 27, 28, 29, 99];
 
 fn pick<T: Clone + std::fmt::Debug + 'static>(items: &'static [T]) -> impl Strategy<Value = T> {
     proptest::sample::select(items)
@@ -292,6 +296,123 @@ fn unmodeled_other(types: &'static [u16], flags: bool) -> impl Strategy<Value = 
         .prop_map(|(t, f, v)| DefaultNla::new(t | f, v))
 }
 
+/// Well-formed Geneve options: class, type, zero reserved bits, length in words, data.
+fn geneve_opts() -> impl Strategy<Value = Vec<u8>> {
+    vec(
+        (
+            any::<(u16, u8)>(),
+            vec(any::<u8>(), 0..=3).prop_map(|w| w.len()),
+            any::<[u8; 12]>(),
+        ),
+        0..3,
+    )
+    .prop_map(|opts| {
+        let mut v = Vec::new();
+        for ((class, typ), words, data) in opts {
+            v.extend_from_slice(&class.to_be_bytes());
+            v.push(typ);
+            v.push(u8::try_from(words).unwrap_or(0));
+            v.extend_from_slice(&data[..4 * words]);
+        }
+        v
+    })
+}
+
+/// A tunnel key: `text` keeps the VXLAN policy to its 24 bits and the Geneve options
+/// well-formed.
+fn tunnel_key(text: bool) -> impl Strategy<Value = TunnelKey> {
+    use proptest::option::of;
+    let gbp_max = if text { 0x00ff_ffffu32 } else { u32::MAX };
+    let geneve = if text {
+        geneve_opts().boxed()
+    } else {
+        vec(any::<u8>(), 0..24).boxed()
+    };
+    (
+        (of(any::<u64>()), of(any::<[u8; 4]>()), of(any::<[u8; 4]>())),
+        (of(any::<[u8; 16]>()), of(any::<[u8; 16]>())),
+        (of(any::<u8>()), of(any::<u8>()), any::<[bool; 3]>()),
+        (of(any::<u16>()), of(any::<u16>())),
+        (of(0..=gbp_max), of(geneve)),
+    )
+        .prop_map(
+            |(
+                (id, ipv4_src, ipv4_dst),
+                (ipv6_src, ipv6_dst),
+                (tos, ttl, f),
+                (tp_src, tp_dst),
+                (vxlan_gbp, geneve_opts),
+            )| {
+                TunnelKey {
+                    id,
+                    ipv4_src,
+                    ipv4_dst,
+                    ipv6_src,
+                    ipv6_dst,
+                    tos,
+                    ttl,
+                    dont_fragment: f[0],
+                    csum: f[1],
+                    tp_src,
+                    tp_dst,
+                    oam: f[2],
+                    vxlan_gbp,
+                    geneve_opts,
+                }
+            },
+        )
+}
+
+/// A mask for tunnel key `k` that its text says without loss: the same fields present,
+/// the key's flags within the mask's, Geneve masks with zero reserved bits.
+fn tunnel_mask(k: &TunnelKey, r: &[u8; 64], b: [bool; 3]) -> TunnelKey {
+    let word = |i: usize| {
+        u64::from_ne_bytes([
+            r[i],
+            r[i + 1],
+            r[i + 2],
+            r[i + 3],
+            r[i + 4],
+            r[i + 5],
+            r[i + 6],
+            r[i + 7],
+        ])
+    };
+    let a4 = |i: usize| [r[i], r[i + 1], r[i + 2], r[i + 3]];
+    let a16 = |i: usize| {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&r[i..i + 16]);
+        a
+    };
+    TunnelKey {
+        id: k.id.map(|_| word(0)),
+        ipv4_src: k.ipv4_src.map(|_| a4(8)),
+        ipv4_dst: k.ipv4_dst.map(|_| a4(12)),
+        ipv6_src: k.ipv6_src.map(|_| a16(16)),
+        ipv6_dst: k.ipv6_dst.map(|_| a16(32)),
+        tos: k.tos.map(|_| r[48]),
+        ttl: k.ttl.map(|_| r[49]),
+        dont_fragment: k.dont_fragment || b[0],
+        csum: k.csum || b[1],
+        tp_src: k.tp_src.map(|_| u16::from_ne_bytes([r[50], r[51]])),
+        tp_dst: k.tp_dst.map(|_| u16::from_ne_bytes([r[52], r[53]])),
+        oam: k.oam || b[2],
+        vxlan_gbp: k
+            .vxlan_gbp
+            .map(|_| u32::from_ne_bytes(a4(54)) & 0x00ff_ffff),
+        geneve_opts: k.geneve_opts.as_ref().map(|g| {
+            let mut m: Vec<u8> = r.iter().copied().cycle().skip(58).take(g.len()).collect();
+            // Option headers: reserved bits zero, the length bits of the key's layout.
+            let mut off = 0;
+            while off + 4 <= g.len() {
+                m[off + 3] &= 0x1f;
+                off += 4 + 4 * usize::from(g[off + 3] & 0x1f);
+            }
+            m
+        }),
+    }
+}
+
 /// One fixed-layout key attribute; `text` keeps to what the text form says without loss.
 fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
     let frag_max = if text { 2u8 } else { u8::MAX };
@@ -355,6 +476,7 @@ fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
             tll
         })),
         any::<u32>().prop_map(KeyAttr::SkbMark),
+        tunnel_key(text).prop_map(KeyAttr::Tunnel),
         (0..=tcp_flags_max).prop_map(KeyAttr::TcpFlags),
         any::<u32>().prop_map(KeyAttr::DpHash),
         any::<u32>().prop_map(KeyAttr::RecircId),
@@ -364,6 +486,24 @@ fn key_attr_leaf(text: bool) -> BoxedStrategy<KeyAttr> {
         any::<u32>().prop_map(KeyAttr::CtMark),
         any::<[u8; 16]>().prop_map(KeyAttr::CtLabels),
         any::<u32>().prop_map(KeyAttr::PacketType),
+        any::<([u8; 4], [u8; 4], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv4(CtTupleIpv4Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
+        any::<([u8; 16], [u8; 16], u16, u16, u8)>().prop_map(|(src, dst, sp, dp, proto)| {
+            KeyAttr::CtTupleIpv6(CtTupleIpv6Key {
+                src,
+                dst,
+                src_port: sp,
+                dst_port: dp,
+                proto,
+            })
+        }),
         unmodeled_other(UNMODELED_KEY_TYPES, !text).prop_map(KeyAttr::Other),
     ]
     .boxed()
@@ -421,6 +561,7 @@ fn masked_leaf() -> impl Strategy<Value = (KeyAttr, KeyAttr)> {
                     .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                     .collect(),
             ),
+            KeyAttr::Tunnel(_) => k.clone(),
             _ => parse_key_nla(t, raw, &mbytes, 0).unwrap_or_else(|_| k.clone()),
         };
         let mut k = k;
@@ -439,6 +580,13 @@ fn masked_leaf() -> impl Strategy<Value = (KeyAttr, KeyAttr)> {
                 mm.label &= 0xfffff;
             }
             (KeyAttr::Vlan(_), KeyAttr::Vlan(mm)) => *mm |= vlan::CFI,
+            (KeyAttr::Tunnel(kk), mm @ KeyAttr::Tunnel(_)) => {
+                let mut r = [0u8; 64];
+                for (i, x) in r.iter_mut().enumerate() {
+                    *x = bytes[i].wrapping_add(u8::try_from(i).unwrap_or(0));
+                }
+                *mm = KeyAttr::Tunnel(tunnel_mask(kk, &r, [b, !b, b]));
+            }
             (KeyAttr::TcpFlags(kk), KeyAttr::TcpFlags(mm)) => {
                 if b {
                     *mm = u16::MAX;
@@ -495,11 +643,146 @@ fn userspace() -> impl Strategy<Value = Userspace> {
         })
 }
 
+fn ip_addr() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<[u8; 4]>().prop_map(IpAddr::from),
+        any::<[u8; 16]>().prop_map(IpAddr::from),
+    ]
+}
+
+/// Any `nat` (for the netlink codec).
+fn nat_any() -> impl Strategy<Value = Nat> {
+    (
+        any::<[bool; 5]>(),
+        proptest::option::of(ip_addr()),
+        proptest::option::of(ip_addr()),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(any::<u16>()),
+    )
+        .prop_map(|(f, ip_min, ip_max, proto_min, proto_max)| Nat {
+            src: f[0],
+            dst: f[1],
+            ip_min,
+            ip_max,
+            proto_min,
+            proto_max,
+            persistent: f[2],
+            proto_hash: f[3],
+            proto_random: f[4],
+        })
+}
+
+/// A `nat` as OVS's parser would encode it: one direction; ranges, ports and flags only
+/// with an address; maxima above minima; not both hash and random.
+fn nat_text() -> impl Strategy<Value = Nat> {
+    (
+        0..3u8,
+        proptest::option::of(ip_addr()),
+        any::<(bool, u128)>(),
+        any::<(u16, u16)>(),
+        any::<(bool, u8)>(),
+    )
+        .prop_map(
+            |(dir, min, (with_max, bump), (pmin, pmax), (persistent, hr))| {
+                let mut n = Nat {
+                    src: dir == 1,
+                    dst: dir == 2,
+                    ..Default::default()
+                };
+                if dir == 0 {
+                    return n;
+                }
+                let Some(min) = min else { return n };
+                n.ip_min = Some(min);
+                if with_max {
+                    n.ip_max = match min {
+                        IpAddr::V4(a) => u32::from(a)
+                            .checked_add(u32::try_from(bump % 1000).unwrap_or(1) + 1)
+                            .map(|b| IpAddr::from(std::net::Ipv4Addr::from(b))),
+                        IpAddr::V6(a) => u128::from(a)
+                            .checked_add(bump % 100_000 + 1)
+                            .map(|b| IpAddr::from(std::net::Ipv6Addr::from(b))),
+                    };
+                }
+                if pmin != 0 {
+                    n.proto_min = Some(pmin);
+                    n.proto_max = (pmax > pmin).then_some(pmax);
+                }
+                n.persistent = persistent;
+                n.proto_hash = hr % 3 == 1;
+                n.proto_random = hr % 3 == 2;
+                n
+            },
+        )
+}
+
+fn helper_name() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_]{0,14}"
+}
+
+/// Any `ct` (for the netlink codec).
+fn ct_any() -> impl Strategy<Value = Ct> {
+    (
+        any::<(bool, bool)>(),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(any::<(u32, u32)>()),
+        proptest::option::of(any::<(u128, u128)>()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(nat_any()),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(
+            |((commit, force_commit), zone, mark, labels, helper, timeout, nat, eventmask)| Ct {
+                commit,
+                force_commit,
+                zone,
+                mark,
+                labels,
+                helper,
+                timeout,
+                nat,
+                eventmask,
+            },
+        )
+}
+
+/// A `ct` that its text says all of: no zone 0, no mark or label with a zero mask, no
+/// eventmask (OVS prints none of these), not both commit and force_commit.
+fn ct_text() -> impl Strategy<Value = Ct> {
+    (
+        0..3u8,
+        proptest::option::of(1..=u16::MAX),
+        proptest::option::of((any::<u32>(), 1..=u32::MAX)),
+        proptest::option::of((any::<u128>(), 1..=u128::MAX)),
+        proptest::option::of(helper_name()),
+        proptest::option::of(helper_name()),
+        proptest::option::of(nat_text()),
+    )
+        .prop_map(|(c, zone, mark, labels, helper, timeout, nat)| Ct {
+            commit: c == 1,
+            force_commit: c == 2,
+            zone,
+            mark,
+            labels,
+            helper,
+            timeout,
+            nat,
+            eventmask: None,
+        })
+}
+
 fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_attr = if text {
         key_attr_leaf(true)
             .prop_filter("text form of set() turns these into masked sets", |k| {
-                !matches!(k, KeyAttr::Ipv6(_) | KeyAttr::Arp(_))
+                !matches!(
+                    k,
+                    KeyAttr::Ipv6(_)
+                        | KeyAttr::Arp(_)
+                        | KeyAttr::CtTupleIpv4(_)
+                        | KeyAttr::CtTupleIpv6(_)
+                )
             })
             .boxed()
     } else {
@@ -508,6 +791,9 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
     let set_masked = masked_leaf()
         .prop_filter("masked set needs a partial mask", |(_, m)| {
             !m.payload().iter().all(|&b| b == 0xff)
+        })
+        .prop_filter("no masked set of a tunnel key", |(k, _)| {
+            !matches!(k, KeyAttr::Tunnel(_))
         })
         .prop_filter("the text form cannot say these masked", move |(k, m)| {
             !text
@@ -554,6 +840,11 @@ fn action_leaf(text: bool) -> BoxedStrategy<Action> {
         Just(Action::CtClear),
         any::<u32>().prop_map(Action::Meter),
         if text {
+            ct_text().prop_map(Action::Ct).boxed()
+        } else {
+            ct_any().prop_map(Action::Ct).boxed()
+        },
+        if text {
             Just(Action::Drop(XLATE_OK)).boxed()
         } else {
             any::<u32>().prop_map(Action::Drop).boxed()
@@ -587,7 +878,14 @@ fn action_tree(text: bool) -> impl Strategy<Value = Action> {
                     actions,
                 }
             }),
-            vec(inner, min..4).prop_map(Action::Clone),
+            vec(inner.clone(), min..4).prop_map(Action::Clone),
+            (any::<u16>(), vec(inner.clone(), min..3), vec(inner, min..3)).prop_map(
+                |(pkt_len, if_greater, if_less_equal)| Action::CheckPktLen {
+                    pkt_len,
+                    if_greater,
+                    if_less_equal,
+                }
+            ),
         ]
     })
 }

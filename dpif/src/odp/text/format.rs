@@ -5,9 +5,10 @@ use std::fmt::Write;
 
 use super::FormatOptions;
 use crate::odp::OdpPort;
-use crate::odp::action::{Action, HashAlg, Userspace};
+use crate::odp::action::{Action, Ct, HashAlg, Nat, Userspace};
 use crate::odp::attr::{KeyAttr, NdKey};
 use crate::odp::key::vlan;
+use crate::odp::tunnel::TunnelKey;
 use crate::odp::uapi::*;
 
 // `write!` into a `String` cannot fail; the results are ignored on purpose below.
@@ -332,6 +333,7 @@ pub(crate) fn key_attr_text_name(a: &KeyAttr) -> std::borrow::Cow<'static, str> 
         KeyAttr::Arp(_) => "arp",
         KeyAttr::Nd(_) => "nd",
         KeyAttr::SkbMark(_) => "skb_mark",
+        KeyAttr::Tunnel(_) => "tunnel",
         KeyAttr::Sctp(_) => "sctp",
         KeyAttr::TcpFlags(_) => "tcp_flags",
         KeyAttr::DpHash(_) => "dp_hash",
@@ -342,6 +344,8 @@ pub(crate) fn key_attr_text_name(a: &KeyAttr) -> std::borrow::Cow<'static, str> 
         KeyAttr::CtMark(_) => "ct_mark",
         KeyAttr::CtLabels(_) => "ct_label",
         KeyAttr::PacketType(_) => "packet_type",
+        KeyAttr::CtTupleIpv4(_) => "ct_tuple4",
+        KeyAttr::CtTupleIpv6(_) => "ct_tuple6",
         KeyAttr::Other(_) => return std::borrow::Cow::Owned(format!("key{}", a.attr_type())),
     })
 }
@@ -360,7 +364,7 @@ fn mask_is_exact(m: &KeyAttr) -> bool {
 fn mask_is_constant(m: &KeyAttr, ones: bool) -> bool {
     let byte = if ones { 0xff } else { 0 };
     match m {
-        KeyAttr::Encap(_) => false,
+        KeyAttr::Encap(_) | KeyAttr::Tunnel(_) => false,
         KeyAttr::TcpFlags(f) => f & 0x0fff == if ones { 0x0fff } else { 0 },
         KeyAttr::Ipv6(k) => {
             let label = if ones { 0xfffff } else { 0 };
@@ -379,6 +383,20 @@ fn mask_is_constant(m: &KeyAttr, ones: bool) -> bool {
                 && k.sha == [byte; 6]
                 && k.tha == [byte; 6]
         }
+        KeyAttr::CtTupleIpv4(t) => {
+            t.src == [byte; 4]
+                && t.dst == [byte; 4]
+                && t.src_port == u16::from_be_bytes([byte, byte])
+                && t.dst_port == u16::from_be_bytes([byte, byte])
+                && t.proto == byte
+        }
+        KeyAttr::CtTupleIpv6(t) => {
+            t.src == [byte; 16]
+                && t.dst == [byte; 16]
+                && t.src_port == u16::from_be_bytes([byte, byte])
+                && t.dst_port == u16::from_be_bytes([byte, byte])
+                && t.proto == byte
+        }
         KeyAttr::Other(_) if m.attr_type() > OVS_KEY_ATTR_MAX => false,
         other => other.payload().iter().all(|&b| b == byte),
     }
@@ -388,6 +406,21 @@ fn mask_is_constant(m: &KeyAttr, ones: bool) -> bool {
 fn wildcard_mask(key: &KeyAttr) -> KeyAttr {
     match key {
         KeyAttr::Encap(inner) => KeyAttr::Encap(inner.iter().map(wildcard_mask).collect()),
+        // Zero values; the flags (attributes with no payload) stay present, as in OVS.
+        KeyAttr::Tunnel(t) => KeyAttr::Tunnel(TunnelKey {
+            id: t.id.map(|_| 0),
+            ipv4_src: t.ipv4_src.map(|_| [0; 4]),
+            ipv4_dst: t.ipv4_dst.map(|_| [0; 4]),
+            ipv6_src: t.ipv6_src.map(|_| [0; 16]),
+            ipv6_dst: t.ipv6_dst.map(|_| [0; 16]),
+            tos: t.tos.map(|_| 0),
+            ttl: t.ttl.map(|_| 0),
+            tp_src: t.tp_src.map(|_| 0),
+            tp_dst: t.tp_dst.map(|_| 0),
+            vxlan_gbp: t.vxlan_gbp.map(|_| 0),
+            geneve_opts: t.geneve_opts.as_ref().map(|g| vec![0; g.len()]),
+            ..t.clone()
+        }),
         KeyAttr::Mpls(l) => KeyAttr::Mpls(vec![0; l.len()]),
         KeyAttr::Other(nla) => {
             use netlink_packet_core::Nla;
@@ -425,6 +458,8 @@ fn zeroed(a: &KeyAttr) -> KeyAttr {
         KeyAttr::CtMark(_) => KeyAttr::CtMark(0),
         KeyAttr::CtLabels(_) => KeyAttr::CtLabels([0; 16]),
         KeyAttr::PacketType(_) => KeyAttr::PacketType(0),
+        KeyAttr::CtTupleIpv4(_) => KeyAttr::CtTupleIpv4(Default::default()),
+        KeyAttr::CtTupleIpv6(_) => KeyAttr::CtTupleIpv6(Default::default()),
         other => wildcard_mask(other),
     }
 }
@@ -461,7 +496,7 @@ pub(crate) fn write_key_attrs(
         } else if t == OVS_KEY_ATTR_PACKET_TYPE {
             has_packet_type = true;
         }
-        let nested = matches!(a, KeyAttr::Encap(_))
+        let nested = matches!(a, KeyAttr::Encap(_) | KeyAttr::Tunnel(_))
             || (matches!(a, KeyAttr::Other(_))
                 && (t == OVS_KEY_ATTR_TUNNEL || t == OVS_KEY_ATTR_NSH));
         let ma = mask.and_then(|m| m.iter().find(|x| x.attr_type() == t));
@@ -821,6 +856,68 @@ pub(crate) fn write_key_attr(
             fmt_eth(out, "tll", &k.tll, m.map(|m| &m.tll), verbose);
             chomp(out);
         }
+        KeyAttr::Tunnel(t) => write_tunnel(out, t, mask_of!(KeyAttr::Tunnel), verbose),
+        KeyAttr::CtTupleIpv4(k) => {
+            let m = mask_of!(KeyAttr::CtTupleIpv4);
+            fmt_ipv4(out, "src", &k.src, m.map(|m| &m.src), verbose);
+            fmt_ipv4(out, "dst", &k.dst, m.map(|m| &m.dst), verbose);
+            let p = m.map(|m| u64::from(m.proto));
+            fmt_num(out, "proto", u64::from(k.proto), p, 0xff, true, verbose);
+            let (s, d) = (
+                m.map(|m| u64::from(m.src_port)),
+                m.map(|m| u64::from(m.dst_port)),
+            );
+            fmt_num(
+                out,
+                "tp_src",
+                u64::from(k.src_port),
+                s,
+                0xffff,
+                true,
+                verbose,
+            );
+            fmt_num(
+                out,
+                "tp_dst",
+                u64::from(k.dst_port),
+                d,
+                0xffff,
+                true,
+                verbose,
+            );
+            chomp(out);
+        }
+        KeyAttr::CtTupleIpv6(k) => {
+            // OVS prints src_port/dst_port here but parses tp_src/tp_dst; both parse.
+            let m = mask_of!(KeyAttr::CtTupleIpv6);
+            fmt_in6(out, "src", &k.src, m.map(|m| &m.src), verbose);
+            fmt_in6(out, "dst", &k.dst, m.map(|m| &m.dst), verbose);
+            let p = m.map(|m| u64::from(m.proto));
+            fmt_num(out, "proto", u64::from(k.proto), p, 0xff, true, verbose);
+            let (s, d) = (
+                m.map(|m| u64::from(m.src_port)),
+                m.map(|m| u64::from(m.dst_port)),
+            );
+            fmt_num(
+                out,
+                "src_port",
+                u64::from(k.src_port),
+                s,
+                0xffff,
+                true,
+                verbose,
+            );
+            fmt_num(
+                out,
+                "dst_port",
+                u64::from(k.dst_port),
+                d,
+                0xffff,
+                true,
+                verbose,
+            );
+            chomp(out);
+        }
         KeyAttr::Other(_) => {
             hex_bytes(out, &a.payload());
             if let Some(m) = ma.filter(|_| !exact) {
@@ -830,6 +927,266 @@ pub(crate) fn write_key_attr(
         }
     }
     out.push(')');
+}
+
+/// The name of a tunnel flag bit (OVS's `flow_tun_flag_to_string`).
+pub(crate) fn tun_flag_name(bit: u32) -> Option<&'static str> {
+    Some(match bit {
+        TNL_F_OAM => "oam",
+        TNL_F_DONT_FRAGMENT => "df",
+        TNL_F_CSUM => "csum",
+        TNL_F_KEY => "key",
+        _ => return None,
+    })
+}
+
+/// OVS's `FLOW_TNL_F_*` bits, as the text form of tunnel flags numbers them.
+pub(crate) const TNL_F_OAM: u32 = 1 << 0;
+/// `FLOW_TNL_F_DONT_FRAGMENT`.
+pub(crate) const TNL_F_DONT_FRAGMENT: u32 = 1 << 1;
+/// `FLOW_TNL_F_CSUM`.
+pub(crate) const TNL_F_CSUM: u32 = 1 << 2;
+/// `FLOW_TNL_F_KEY`.
+pub(crate) const TNL_F_KEY: u32 = 1 << 3;
+
+fn tun_flags(t: &TunnelKey) -> u32 {
+    let mut f = 0;
+    if t.oam {
+        f |= TNL_F_OAM;
+    }
+    if t.dont_fragment {
+        f |= TNL_F_DONT_FRAGMENT;
+    }
+    if t.csum {
+        f |= TNL_F_CSUM;
+    }
+    f
+}
+
+/// C's `ds_put_hex`: `0x` and the bytes without leading zero bytes, `0` for all zeros.
+fn put_hex(out: &mut String, bytes: &[u8]) {
+    match bytes.iter().position(|&b| b != 0) {
+        None => out.push('0'),
+        Some(i) => {
+            let _ = write!(out, "0x{:x}", bytes[i]);
+            for b in &bytes[i + 1..] {
+                let _ = write!(out, "{b:02x}");
+            }
+        }
+    }
+}
+
+/// OVS's `format_geneve_opts`.
+fn write_geneve(out: &mut String, opts: &[u8], mask: Option<&[u8]>, verbose: bool) {
+    if mask.is_some_and(|m| m.len() != opts.len()) {
+        let _ = write!(
+            out,
+            "value len {} different from mask len {}",
+            opts.len(),
+            mask.map_or(0, <[u8]>::len)
+        );
+        return;
+    }
+    let mut off = 0;
+    while off < opts.len() {
+        let remaining = opts.len() - off;
+        if remaining < 4 {
+            let _ = write!(out, "opt len {remaining} less than minimum 4");
+            return;
+        }
+        let hdr = &opts[off..off + 4];
+        let data_len = usize::from(hdr[3] & 0x1f) * 4;
+        let len = 4 + data_len;
+        if len > remaining {
+            let _ = write!(out, "opt len {len} greater than remaining {remaining}");
+            return;
+        }
+        let m = mask.map(|m| &m[off..off + len]);
+        out.push('{');
+        fmt_num(
+            out,
+            "class",
+            u64::from(u16::from_be_bytes([hdr[0], hdr[1]])),
+            m.map(|m| u64::from(u16::from_be_bytes([m[0], m[1]]))),
+            0xffff,
+            false,
+            verbose,
+        );
+        fmt_num(
+            out,
+            "type",
+            u64::from(hdr[2]),
+            m.map(|m| u64::from(m[2])),
+            0xff,
+            false,
+            verbose,
+        );
+        let len_mask = m.map(|m| {
+            if m[3] & 0x1f == 0x1f {
+                0xff
+            } else {
+                u64::from(m[3] & 0x1f)
+            }
+        });
+        fmt_num(out, "len", data_len as u64, len_mask, 0xff, true, verbose);
+        let data = &opts[off + 4..off + len];
+        let mdata = m.map(|m| &m[4..]);
+        if data_len != 0 && (verbose || mdata.is_none_or(|md| md.iter().any(|&b| b != 0))) {
+            put_hex(out, data);
+            if let Some(md) = mdata.filter(|md| md.iter().any(|&b| b != 0xff)) {
+                out.push('/');
+                put_hex(out, md);
+            }
+        } else {
+            chomp(out);
+        }
+        out.push('}');
+        off += len;
+    }
+}
+
+/// OVS's `format_odp_tun_attr`.
+fn write_tunnel(out: &mut String, t: &TunnelKey, m: Option<&TunnelKey>, verbose: bool) {
+    let mut flags = tun_flags(t);
+    let mut mask_flags = m.map_or(0, tun_flags);
+    if let Some(id) = t.id {
+        let mid = m.map(|m| m.id.unwrap_or(0));
+        if verbose || mid != Some(0) {
+            let _ = write!(out, "tun_id=0x{id:x}");
+            if let Some(mm) = mid.filter(|&mm| mm != u64::MAX) {
+                let _ = write!(out, "/{}", hex_alt(mm));
+            }
+            out.push(',');
+        }
+        flags |= TNL_F_KEY;
+        if m.is_some() {
+            mask_flags |= TNL_F_KEY;
+        }
+    }
+    let zero4 = [0u8; 4];
+    let zero16 = [0u8; 16];
+    if let Some(a) = &t.ipv4_src {
+        fmt_ipv4(
+            out,
+            "src",
+            a,
+            m.map(|m| m.ipv4_src.as_ref().unwrap_or(&zero4)),
+            verbose,
+        );
+    }
+    if let Some(a) = &t.ipv4_dst {
+        fmt_ipv4(
+            out,
+            "dst",
+            a,
+            m.map(|m| m.ipv4_dst.as_ref().unwrap_or(&zero4)),
+            verbose,
+        );
+    }
+    if let Some(a) = &t.ipv6_src {
+        let mm = m.map(|m| m.ipv6_src.as_ref().unwrap_or(&zero16));
+        fmt_in6(out, "ipv6_src", a, mm, verbose);
+    }
+    if let Some(a) = &t.ipv6_dst {
+        let mm = m.map(|m| m.ipv6_dst.as_ref().unwrap_or(&zero16));
+        fmt_in6(out, "ipv6_dst", a, mm, verbose);
+    }
+    let byte = |f: fn(&TunnelKey) -> Option<u8>| m.map(|m| u64::from(f(m).unwrap_or(0)));
+    if let Some(v) = t.tos {
+        fmt_num(
+            out,
+            "tos",
+            u64::from(v),
+            byte(|m| m.tos),
+            0xff,
+            false,
+            verbose,
+        );
+    }
+    if let Some(v) = t.ttl {
+        fmt_num(
+            out,
+            "ttl",
+            u64::from(v),
+            byte(|m| m.ttl),
+            0xff,
+            true,
+            verbose,
+        );
+    }
+    let port = |f: fn(&TunnelKey) -> Option<u16>| m.map(|m| u64::from(f(m).unwrap_or(0)));
+    if let Some(v) = t.tp_src {
+        fmt_num(
+            out,
+            "tp_src",
+            u64::from(v),
+            port(|m| m.tp_src),
+            0xffff,
+            true,
+            verbose,
+        );
+    }
+    if let Some(v) = t.tp_dst {
+        fmt_num(
+            out,
+            "tp_dst",
+            u64::from(v),
+            port(|m| m.tp_dst),
+            0xffff,
+            true,
+            verbose,
+        );
+    }
+    if let Some(gbp) = t.vxlan_gbp {
+        let mg = m.map(|m| m.vxlan_gbp.unwrap_or(0));
+        out.push_str("vxlan(gbp(");
+        fmt_num(
+            out,
+            "id",
+            u64::from(gbp & 0xffff),
+            mg.map(|g| u64::from(g & 0xffff)),
+            0xffff,
+            true,
+            verbose,
+        );
+        fmt_num(
+            out,
+            "flags",
+            u64::from((gbp >> 16) & 0xff),
+            mg.map(|g| u64::from((g >> 16) & 0xff)),
+            0xff,
+            false,
+            verbose,
+        );
+        chomp(out);
+        out.push_str(")),");
+    }
+    if let Some(g) = &t.geneve_opts {
+        out.push_str("geneve(");
+        let zeros;
+        let mg = match m {
+            Some(m) => Some(match &m.geneve_opts {
+                Some(mg) => mg.as_slice(),
+                None => {
+                    zeros = vec![0u8; g.len()];
+                    zeros.as_slice()
+                }
+            }),
+            None => None,
+        };
+        write_geneve(out, g, mg, verbose);
+        out.push_str("),");
+    }
+    let mask_flags = m.map(|_| mask_flags);
+    if verbose || mask_flags != Some(0) {
+        out.push_str("flags(");
+        match mask_flags {
+            Some(mf) => fmt_flags_masked(out, tun_flag_name, flags, mf & 0xf, 0xf),
+            None => fmt_flags(out, tun_flag_name, flags),
+        }
+        out.push_str("),");
+    }
+    chomp(out);
 }
 
 /// Appends one action (OVS's `format_odp_action`).
@@ -909,6 +1266,18 @@ pub(crate) fn write_action(out: &mut String, a: &Action, opts: &FormatOptions<'_
             write_actions(out, actions, opts);
             out.push(')');
         }
+        Action::Ct(ct) => write_ct(out, ct),
+        Action::CheckPktLen {
+            pkt_len,
+            if_greater,
+            if_less_equal,
+        } => {
+            let _ = write!(out, "check_pkt_len(size={pkt_len},gt(");
+            write_actions(out, if_greater, opts);
+            out.push_str("),le(");
+            write_actions(out, if_less_equal, opts);
+            out.push_str("))");
+        }
         Action::Drop(_) => out.push_str("drop"),
         Action::Other(nla) => {
             use netlink_packet_core::Nla;
@@ -922,6 +1291,137 @@ pub(crate) fn write_action(out: &mut String, a: &Action, opts: &FormatOptions<'_
             }
         }
     }
+}
+
+/// OVS's `format_odp_conntrack_action` (with a comma after `timeout=`, which OVS forgets
+/// when `nat` follows). The eventmask is not printed, as in OVS.
+fn write_ct(out: &mut String, ct: &Ct) {
+    out.push_str("ct");
+    let zone = ct.zone.filter(|&z| z != 0);
+    if !(ct.commit
+        || ct.force_commit
+        || zone.is_some()
+        || ct.mark.is_some()
+        || ct.labels.is_some()
+        || ct.helper.is_some()
+        || ct.timeout.is_some()
+        || ct.nat.is_some())
+    {
+        return;
+    }
+    out.push('(');
+    if ct.commit {
+        out.push_str("commit,");
+    }
+    if ct.force_commit {
+        out.push_str("force_commit,");
+    }
+    if let Some(z) = zone {
+        let _ = write!(out, "zone={z},");
+    }
+    if let Some((v, m)) = ct.mark {
+        let _ = write!(
+            out,
+            "mark={}/{},",
+            hex_alt(u64::from(v)),
+            hex_alt(u64::from(m))
+        );
+    }
+    if let Some((v, m)) = ct.labels {
+        let _ = write!(out, "label={}", hex128(v));
+        if m != u128::MAX {
+            let _ = write!(out, "/{}", hex128(m));
+        }
+        out.push(',');
+    }
+    if let Some(h) = &ct.helper {
+        let _ = write!(out, "helper={h},");
+    }
+    if let Some(t) = &ct.timeout {
+        let _ = write!(out, "timeout={t},");
+    }
+    if let Some(n) = &ct.nat {
+        write_nat(out, n);
+    }
+    chomp(out);
+    out.push(')');
+}
+
+fn ip_text(ip: &std::net::IpAddr, bracket: bool) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => ipv4(&a.octets()),
+        std::net::IpAddr::V6(a) if bracket => format!("[{}]", ipv6(&a.octets())),
+        std::net::IpAddr::V6(a) => ipv6(&a.octets()),
+    }
+}
+
+/// OVS's `format_odp_ct_nat`, its error texts included.
+fn write_nat(out: &mut String, n: &Nat) {
+    let options = n.ip_min.is_some()
+        || n.ip_max.is_some()
+        || n.proto_min.is_some()
+        || n.proto_max.is_some()
+        || n.persistent
+        || n.proto_hash
+        || n.proto_random;
+    let error = if !(n.src || n.dst) && options {
+        Some("nat(error: options allowed only with \"src\" or \"dst\")")
+    } else if n.src && n.dst {
+        Some("nat(error: Only one of \"src\" or \"dst\" may be present.)")
+    } else if n.ip_min.is_none() && n.proto_min.is_some() {
+        Some("nat(error: proto but no IP.)")
+    } else if (n.ip_min.is_none() && n.ip_max.is_some())
+        || (n.proto_min.is_none() && n.proto_max.is_some())
+    {
+        Some("nat(error: range max without min.)")
+    } else if matches!((&n.ip_min, &n.ip_max), (Some(a), Some(b)) if a.is_ipv4() != b.is_ipv4()) {
+        Some("nat(error: IP address sizes do not match)")
+    } else if matches!((&n.ip_min, &n.ip_max), (Some(a), Some(b)) if !ip_is_zero(b) && a > b)
+        || matches!((n.proto_min, n.proto_max), (Some(a), Some(b)) if b != 0 && a > b)
+    {
+        Some("nat(range error)")
+    } else {
+        None
+    };
+    if let Some(e) = error {
+        out.push_str(e);
+        return;
+    }
+    out.push_str("nat");
+    if !(n.src || n.dst) {
+        return;
+    }
+    out.push('(');
+    out.push_str(if n.src { "src" } else { "dst" });
+    if let Some(min) = &n.ip_min {
+        let bracket = n.proto_min.is_some_and(|p| p != 0);
+        let _ = write!(out, "={}", ip_text(min, bracket));
+        if let Some(max) = n.ip_max.as_ref().filter(|m| !ip_is_zero(m) && *m != min) {
+            let _ = write!(out, "-{}", ip_text(max, bracket));
+        }
+        if let Some(p) = n.proto_min.filter(|&p| p != 0) {
+            let _ = write!(out, ":{p}");
+            if let Some(q) = n.proto_max.filter(|&q| q != 0 && q != p) {
+                let _ = write!(out, "-{q}");
+            }
+        }
+    }
+    out.push(',');
+    if n.persistent {
+        out.push_str("persistent,");
+    }
+    if n.proto_hash {
+        out.push_str("hash,");
+    }
+    if n.proto_random {
+        out.push_str("random,");
+    }
+    chomp(out);
+    out.push(')');
+}
+
+fn ip_is_zero(ip: &std::net::IpAddr) -> bool {
+    ip.is_unspecified()
 }
 
 fn write_userspace(out: &mut String, u: &Userspace, opts: &FormatOptions<'_>) {

@@ -10,7 +10,7 @@
 //!
 //! Attributes and actions this crate does not model print in a generic form that it also
 //! parses back: `key16(01 02 03)` and `action12(04 00 01 00)` (OVS names some of them,
-//! such as `tunnel(...)` and `ct(...)`; those forms are not parsed).
+//! such as `ct_tuple4(...)` and `push_nsh(...)`; those forms are not parsed).
 //!
 //! [`KeyAttrs`], [`MaskedKey`] and [`Actions`] implement `Display` and `FromStr`;
 //! [`format_flow`] and [`parse_flow`] work on [`FlowKey`] with its mask.
@@ -185,33 +185,62 @@ fn drop_8023_trailer(key: &mut Vec<KeyAttr>, mask: &mut [KeyAttr]) {
 /// `[ufid:<ufid>, ]<key>, packets:N, bytes:N, used:<s>s|never[, flags:<f>][, dp:<layer>],
 /// actions:<actions>`, the UFID and `dp:` only when verbose.
 pub fn format_dpif_flow(flow: &DpifFlow, now_ms: u64, opts: &FormatOptions<'_>) -> String {
+    let key = flow
+        .key
+        .as_ref()
+        .map(|k| key_to_attrs(k, flow.mask.as_ref()));
+    let mask = flow
+        .key
+        .as_ref()
+        .and_then(|k| flow.mask.as_ref().map(|m| mask_to_attrs(m, k)));
+    format_flow_line(
+        Some(flow.ufid),
+        key.as_deref().unwrap_or(&[]),
+        mask.as_deref(),
+        &flow.stats,
+        flow.actions.as_deref(),
+        now_ms,
+        opts,
+    )
+}
+
+/// A `dpctl/dump-flows` line from attributes as a datapath sent them (for keys with what a
+/// [`FlowKey`] does not hold, such as tunnel metadata): as [`format_dpif_flow`], the UFID
+/// printed when given and verbose, `<empty>` for a missing key or actions.
+pub fn format_flow_line(
+    ufid: Option<crate::odp::Ufid>,
+    key: &[KeyAttr],
+    mask: Option<&[KeyAttr]>,
+    stats: &crate::provider::FlowStats,
+    actions: Option<&[Action]>,
+    now_ms: u64,
+    opts: &FormatOptions<'_>,
+) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(512);
-    if opts.verbose {
-        let _ = write!(out, "ufid:{}, ", flow.ufid);
+    if opts.verbose
+        && let Some(ufid) = ufid
+    {
+        let _ = write!(out, "ufid:{ufid}, ");
     }
-    match &flow.key {
-        Some(key) => {
-            let k = key_to_attrs(key, flow.mask.as_ref());
-            let m = flow.mask.as_ref().map(|m| mask_to_attrs(m, key));
-            format::write_key_attrs(&mut out, &k, m.as_deref(), opts);
-        }
-        None => out.push_str("<empty>"),
-    }
-    let s = &flow.stats;
-    let _ = write!(out, ", packets:{}, bytes:{}, used:", s.n_packets, s.n_bytes);
-    if s.used_ms == 0 {
+    format::write_key_attrs(&mut out, key, mask, opts);
+    let _ = write!(
+        out,
+        ", packets:{}, bytes:{}, used:",
+        stats.n_packets, stats.n_bytes
+    );
+    if stats.used_ms == 0 {
         out.push_str("never");
     } else {
-        let ago = i128::from(now_ms) - i128::from(s.used_ms);
+        let ago = i128::from(now_ms) - i128::from(stats.used_ms);
         // Milliseconds to seconds; any precision lost is far below what is printed.
         #[allow(clippy::cast_precision_loss)]
         let secs = ago as f64 / 1000.0;
         let _ = write!(out, "{secs:.3}s");
     }
-    if s.tcp_flags != 0 {
+    if stats.tcp_flags != 0 {
         out.push_str(", flags:");
-        format::write_tcp_flags_short(&mut out, s.tcp_flags);
+        format::write_tcp_flags_short(&mut out, stats.tcp_flags);
     }
     if opts.verbose
         && let Some(layer) = opts.dp_layer
@@ -219,11 +248,141 @@ pub fn format_dpif_flow(flow: &DpifFlow, now_ms: u64, opts: &FormatOptions<'_>) 
         let _ = write!(out, ", dp:{layer}");
     }
     out.push_str(", actions:");
-    match &flow.actions {
+    match actions {
         Some(a) => format::write_actions(&mut out, a, opts),
         None => out.push_str("<empty>"),
     }
     out
+}
+
+/// One `dpctl/dump-flows` line, read back by [`parse_flow_line`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowLine {
+    /// The `ufid:` prefix, if any.
+    pub ufid: Option<crate::odp::Ufid>,
+    /// The key attributes.
+    pub key: Vec<KeyAttr>,
+    /// The mask attributes (see [`parse_key_attrs`]).
+    pub mask: Vec<KeyAttr>,
+    /// `packets:`.
+    pub packets: u64,
+    /// `bytes:`.
+    pub bytes: u64,
+    /// `used:` in milliseconds ago, `None` for `never`.
+    pub used_ms_ago: Option<u64>,
+    /// `flags:` (TCP flags), 0 when absent.
+    pub tcp_flags: u16,
+    /// `dp:`, if any.
+    pub dp_layer: Option<String>,
+    /// `actions:`.
+    pub actions: Vec<Action>,
+    /// `dp-extra-info:`, if any.
+    pub dp_extra_info: Option<String>,
+}
+
+/// Reads a line that [`format_dpif_flow`] (or OVS's `dpctl/dump-flows`, terse or `-m`)
+/// prints.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] when a part is missing or does not parse.
+pub fn parse_flow_line(line: &str, opts: &ParseOptions<'_>) -> Result<FlowLine> {
+    let bad = |what: &str| Error::invalid("parse flow line", format!("{what} in \"{line}\""));
+    let line = line.trim_end();
+    let mut out = FlowLine::default();
+    let mut rest = line;
+    if let Some(r) = rest.strip_prefix("ufid:") {
+        let (u, r) = r
+            .split_once(", ")
+            .ok_or_else(|| bad("no key after the UFID"))?;
+        out.ufid = Some(u.parse().map_err(|_| bad("bad UFID"))?);
+        rest = r;
+    }
+    let (key, r) = rest
+        .split_once(", packets:")
+        .ok_or_else(|| bad("no packets:"))?;
+    (out.key, out.mask) = parse_key_attrs(key, opts)?;
+    let (packets, r) = r.split_once(", bytes:").ok_or_else(|| bad("no bytes:"))?;
+    out.packets = packets.parse().map_err(|_| bad("bad packets:"))?;
+    let (bytes, r) = r.split_once(", used:").ok_or_else(|| bad("no used:"))?;
+    out.bytes = bytes.parse().map_err(|_| bad("bad bytes:"))?;
+    let (used, mut r) = r
+        .split_once(", ")
+        .ok_or_else(|| bad("nothing after used:"))?;
+    out.used_ms_ago = match used {
+        "never" => None,
+        secs => {
+            let secs = secs.strip_suffix('s').ok_or_else(|| bad("bad used:"))?;
+            let (whole, frac) = secs.split_once('.').unwrap_or((secs, "0"));
+            let whole: u64 = whole.parse().map_err(|_| bad("bad used:"))?;
+            let frac3: String = frac.chars().chain(std::iter::repeat('0')).take(3).collect();
+            let ms: u64 = frac3.parse().map_err(|_| bad("bad used:"))?;
+            Some(whole * 1000 + ms)
+        }
+    };
+    if let Some(f) = r.strip_prefix("flags:") {
+        let (flags, r2) = f
+            .split_once(", ")
+            .ok_or_else(|| bad("nothing after flags:"))?;
+        out.tcp_flags = parse_tcp_flags_short(flags).ok_or_else(|| bad("bad flags:"))?;
+        r = r2;
+    }
+    while let Some(other) = r.strip_prefix("offloaded:") {
+        r = other
+            .split_once(", ")
+            .map(|x| x.1)
+            .ok_or_else(|| bad("nothing after offloaded:"))?;
+    }
+    if let Some(d) = r.strip_prefix("dp:") {
+        let (dp, r2) = d.split_once(", ").ok_or_else(|| bad("nothing after dp:"))?;
+        out.dp_layer = Some(dp.to_owned());
+        r = r2;
+    }
+    let actions = r
+        .strip_prefix("actions:")
+        .ok_or_else(|| bad("no actions:"))?;
+    let actions = match actions.split_once(", dp-extra-info:") {
+        Some((a, extra)) => {
+            out.dp_extra_info = Some(extra.to_owned());
+            a
+        }
+        None => actions,
+    };
+    out.actions = parse_actions(actions, opts)?;
+    Ok(out)
+}
+
+/// The inverse of OVS's `packet_format_tcp_flags` (`S`, `F`, `P`, `R`, `U`, `.`, `E`, `C`,
+/// `N`, `[200]`...; `none`).
+fn parse_tcp_flags_short(s: &str) -> Option<u16> {
+    if s == "none" {
+        return Some(0);
+    }
+    let mut flags = 0u16;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let (bit, len) = match rest.as_bytes().first()? {
+            b'S' => (0x002, 1),
+            b'F' => (0x001, 1),
+            b'P' => (0x008, 1),
+            b'R' => (0x004, 1),
+            b'U' => (0x020, 1),
+            b'.' => (0x010, 1),
+            b'E' => (0x040, 1),
+            b'C' => (0x080, 1),
+            b'N' => (0x100, 1),
+            b'[' => match rest.get(..5)? {
+                "[200]" => (0x200, 5),
+                "[400]" => (0x400, 5),
+                "[800]" => (0x800, 5),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        flags |= bit;
+        rest = rest.get(len..)?;
+    }
+    Some(flags)
 }
 
 /// A list of key attributes with `Display` and `FromStr` in dpctl syntax: displayed as OVS's
@@ -291,6 +450,15 @@ impl FromStr for Actions {
 
     fn from_str(s: &str) -> Result<Self> {
         parse_actions(s, &ParseOptions::default()).map(Actions)
+    }
+}
+
+impl fmt::Display for KeyAttr {
+    /// The attribute alone, every field, as in `set(...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        format::write_key_attr(&mut out, self, None, &FormatOptions::verbose());
+        f.write_str(&out)
     }
 }
 

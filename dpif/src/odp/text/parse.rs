@@ -4,14 +4,18 @@
 use netlink_packet_core::DefaultNla;
 
 use super::ParseOptions;
-use super::format::{ct_state_name, tcp_flag_name};
+use super::format::{
+    TNL_F_CSUM, TNL_F_DONT_FRAGMENT, TNL_F_OAM, ct_state_name, tcp_flag_name, tun_flag_name,
+};
 use crate::error::{Error, Result};
 use crate::odp::OdpPort;
-use crate::odp::action::{Action, HashAlg, Userspace};
+use crate::odp::action::{Action, Ct, HashAlg, Nat, Userspace};
 use crate::odp::attr::{
-    ArpKey, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key, MAX_NEST_DEPTH, NdKey,
+    ArpKey, CtTupleIpv4Key, CtTupleIpv6Key, EthKey, IcmpKey, Ipv4Key, Ipv6Key, KeyAttr, L4Key,
+    MAX_NEST_DEPTH, NdKey,
 };
 use crate::odp::key::vlan;
+use crate::odp::tunnel::TunnelKey;
 use crate::odp::uapi::*;
 
 /// Characters that separate attributes or actions.
@@ -301,6 +305,48 @@ pub(crate) fn key_attr(
             KeyAttr::CtLabels(ct_label_bytes(m)),
         ));
     }
+    if cur.eat("tunnel(") {
+        let (k, m) = tunnel(cur)?;
+        return Ok((KeyAttr::Tunnel(k), KeyAttr::Tunnel(m)));
+    }
+    if cur.eat("ct_tuple4(") {
+        let (mut k, mut m) = (CtTupleIpv4Key::default(), CtTupleIpv4Key::default());
+        cur.fields(|name, c| {
+            match name {
+                "src" => (k.src, m.src) = c.masked(|c| c.ipv4(), [0xff; 4])?,
+                "dst" => (k.dst, m.dst) = c.masked(|c| c.ipv4(), [0xff; 4])?,
+                "proto" => (k.proto, m.proto) = c.masked(|c| c.u8(), u8::MAX)?,
+                "tp_src" | "src_port" => {
+                    (k.src_port, m.src_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                "tp_dst" | "dst_port" => {
+                    (k.dst_port, m.dst_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        return Ok((KeyAttr::CtTupleIpv4(k), KeyAttr::CtTupleIpv4(m)));
+    }
+    if cur.eat("ct_tuple6(") {
+        let (mut k, mut m) = (CtTupleIpv6Key::default(), CtTupleIpv6Key::default());
+        cur.fields(|name, c| {
+            match name {
+                "src" => (k.src, m.src) = c.masked(|c| c.ipv6(), [0xff; 16])?,
+                "dst" => (k.dst, m.dst) = c.masked(|c| c.ipv6(), [0xff; 16])?,
+                "proto" => (k.proto, m.proto) = c.masked(|c| c.u8(), u8::MAX)?,
+                "tp_src" | "src_port" => {
+                    (k.src_port, m.src_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                "tp_dst" | "dst_port" => {
+                    (k.dst_port, m.dst_port) = c.masked(|c| c.u16(), u16::MAX)?
+                }
+                _ => return Ok(false),
+            }
+            Ok(true)
+        })?;
+        return Ok((KeyAttr::CtTupleIpv6(k), KeyAttr::CtTupleIpv6(m)));
+    }
     if cur.eat("in_port(") {
         let (v, m) = if cur.peek().is_some_and(|b| b.is_ascii_digit()) {
             cur.masked(|c| c.u32(), u32::MAX)?
@@ -529,6 +575,147 @@ pub(crate) fn key_attr(
     Err(cur.err())
 }
 
+/// Bytes of a number as OVS's `parse_int_string` reads it (`0x` hex or decimal), right
+/// aligned in `n` big-endian bytes.
+fn int_bytes(cur: &mut Cur<'_>, n: usize) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; n];
+    if cur.eat("0x") || cur.eat("0X") {
+        let h = cur.take_while(|b| b.is_ascii_hexdigit());
+        let digits: Vec<u8> = h
+            .bytes()
+            .filter_map(|b| (b as char).to_digit(16))
+            .filter_map(|d| u8::try_from(d).ok())
+            .collect();
+        if digits.is_empty() || digits.len().div_ceil(2) > n {
+            return Err(cur.err_msg("bad hex number"));
+        }
+        // Fill from the right, two digits a byte.
+        for (i, pair) in digits.rchunks(2).enumerate() {
+            let b = pair.iter().fold(0u8, |acc, d| (acc << 4) | d);
+            out[n - 1 - i] = b;
+        }
+    } else {
+        let v = u128_value(cur)?;
+        let be = v.to_be_bytes();
+        let used = be.iter().position(|&b| b != 0).map_or(0, |i| 16 - i);
+        if used > n {
+            return Err(cur.err_msg("number too big"));
+        }
+        out.copy_from_slice(&be[16 - n.min(16)..]);
+    }
+    Ok(out)
+}
+
+/// Geneve options as OVS's `scan_geneve` reads them: `{class=C,type=T,len=L,DATA}`...
+fn geneve(cur: &mut Cur<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+    let (mut k, mut m) = (Vec::new(), Vec::new());
+    while cur.eat("{") {
+        let (mut class, mut class_m, mut typ, mut typ_m) = (0u16, 0u16, 0u8, 0u8);
+        let (mut len, mut len_m) = (0u8, 0u8);
+        if cur.eat("class=") {
+            (class, class_m) = cur.masked(|c| c.u16(), u16::MAX)?;
+        }
+        cur.eat(",");
+        if cur.eat("type=") {
+            (typ, typ_m) = cur.masked(|c| c.u8(), u8::MAX)?;
+        }
+        cur.eat(",");
+        if cur.eat("len=") {
+            (len, len_m) = cur.masked(|c| c.u8(), u8::MAX)?;
+            if len > 124 || len % 4 != 0 {
+                return Err(cur.err_msg("bad geneve option length"));
+            }
+        }
+        let n = usize::from(len);
+        let mut data = vec![0u8; n];
+        let mut data_m = vec![0xffu8; n];
+        if cur.eat(",") {
+            data = int_bytes(cur, n)?;
+        }
+        if cur.eat("/") {
+            data_m = int_bytes(cur, n)?;
+        }
+        cur.expect("}")?;
+        k.extend_from_slice(&class.to_be_bytes());
+        k.push(typ);
+        k.push(len / 4);
+        k.extend_from_slice(&data);
+        m.extend_from_slice(&class_m.to_be_bytes());
+        m.push(typ_m);
+        m.push(len_m & 0x1f);
+        m.extend_from_slice(&data_m);
+    }
+    cur.expect(")")?;
+    Ok((k, m))
+}
+
+/// The inside of `tunnel(...)` (OVS's nested tunnel scan), up to and with the `)`.
+fn tunnel(cur: &mut Cur<'_>) -> Result<(TunnelKey, TunnelKey)> {
+    let (mut k, mut m) = (TunnelKey::default(), TunnelKey::default());
+    loop {
+        if cur.eat(")") {
+            return Ok((k, m));
+        }
+        if cur.eat("tun_id=") {
+            let (v, mm) = cur.masked(|c| c.uint(u64::MAX), u64::MAX)?;
+            (k.id, m.id) = (Some(v), Some(mm));
+        } else if cur.eat("src=") {
+            let (v, mm) = cur.masked(|c| c.ipv4(), [0xff; 4])?;
+            (k.ipv4_src, m.ipv4_src) = (Some(v), Some(mm));
+        } else if cur.eat("dst=") {
+            let (v, mm) = cur.masked(|c| c.ipv4(), [0xff; 4])?;
+            (k.ipv4_dst, m.ipv4_dst) = (Some(v), Some(mm));
+        } else if cur.eat("ipv6_src=") {
+            let (v, mm) = cur.masked(|c| c.ipv6(), [0xff; 16])?;
+            (k.ipv6_src, m.ipv6_src) = (Some(v), Some(mm));
+        } else if cur.eat("ipv6_dst=") {
+            let (v, mm) = cur.masked(|c| c.ipv6(), [0xff; 16])?;
+            (k.ipv6_dst, m.ipv6_dst) = (Some(v), Some(mm));
+        } else if cur.eat("tos=") {
+            let (v, mm) = cur.masked(|c| c.u8(), u8::MAX)?;
+            (k.tos, m.tos) = (Some(v), Some(mm));
+        } else if cur.eat("ttl=") {
+            let (v, mm) = cur.masked(|c| c.u8(), u8::MAX)?;
+            (k.ttl, m.ttl) = (Some(v), Some(mm));
+        } else if cur.eat("tp_src=") {
+            let (v, mm) = cur.masked(|c| c.u16(), u16::MAX)?;
+            (k.tp_src, m.tp_src) = (Some(v), Some(mm));
+        } else if cur.eat("tp_dst=") {
+            let (v, mm) = cur.masked(|c| c.u16(), u16::MAX)?;
+            (k.tp_dst, m.tp_dst) = (Some(v), Some(mm));
+        } else if cur.eat("vxlan(gbp(") {
+            let (mut id, mut id_m, mut fl, mut fl_m) = (0u16, 0u16, 0u8, 0u8);
+            if cur.eat("id=") {
+                (id, id_m) = cur.masked(|c| c.u16(), u16::MAX)?;
+            }
+            cur.eat(",");
+            if cur.eat("flags=") {
+                (fl, fl_m) = cur.masked(|c| c.u8(), u8::MAX)?;
+            }
+            cur.expect("))")?;
+            k.vxlan_gbp = Some((u32::from(fl) << 16) | u32::from(id));
+            m.vxlan_gbp = Some((u32::from(fl_m) << 16) | u32::from(id_m));
+        } else if cur.eat("geneve(") {
+            let (g, gm) = geneve(cur)?;
+            (k.geneve_opts, m.geneve_opts) = (Some(g), Some(gm));
+        } else if cur.eat("flags(") {
+            let (f, fm) = flags(cur, tun_flag_name, 0xf)?;
+            cur.expect(")")?;
+            k.oam = f & TNL_F_OAM != 0;
+            k.dont_fragment = f & TNL_F_DONT_FRAGMENT != 0;
+            k.csum = f & TNL_F_CSUM != 0;
+            m.oam = fm & TNL_F_OAM != 0;
+            m.dont_fragment = fm & TNL_F_DONT_FRAGMENT != 0;
+            m.csum = fm & TNL_F_CSUM != 0;
+        } else {
+            return Err(cur.err());
+        }
+        if !cur.eat(",") && !cur.rest().starts_with(')') {
+            return Err(cur.err());
+        }
+    }
+}
+
 fn frag_type(cur: &mut Cur<'_>) -> Result<u8> {
     if cur.eat("no") {
         Ok(OVS_FRAG_TYPE_NONE)
@@ -617,11 +804,15 @@ fn action(cur: &mut Cur<'_>, opts: &ParseOptions<'_>, depth: usize) -> Result<Ac
         cur.expect(")")?;
         let kp = k.payload();
         let mp = m.payload();
-        return Ok(if kp.len() == mp.len() && !mp.iter().all(|&b| b == 0xff) {
-            Action::SetMasked { value: k, mask: m }
-        } else {
-            Action::Set(k)
-        });
+        // (Never a masked set of a tunnel key: the kernel has none.)
+        let masked = !matches!(k, KeyAttr::Tunnel(_));
+        return Ok(
+            if masked && kp.len() == mp.len() && !mp.iter().all(|&b| b == 0xff) {
+                Action::SetMasked { value: k, mask: m }
+            } else {
+                Action::Set(k)
+            },
+        );
     }
     if cur.eat("push_vlan(") {
         let (mut tpid, mut vid, mut pcp, mut cfi) = (0x8100u32, None, None, 1u32);
@@ -730,6 +921,23 @@ fn action(cur: &mut Cur<'_>, opts: &ParseOptions<'_>, depth: usize) -> Result<Ac
             return Ok(a);
         }
     }
+    if cur.eat("check_pkt_len(size=") {
+        let pkt_len = cur.u16()?;
+        cur.expect(",gt(")?;
+        let if_greater = action_list(cur, opts, depth + 1)?;
+        cur.expect("),le(")?;
+        let if_less_equal = action_list(cur, opts, depth + 1)?;
+        cur.expect("))")?;
+        return Ok(Action::CheckPktLen {
+            pkt_len,
+            if_greater,
+            if_less_equal,
+        });
+    }
+    if cur.rest().starts_with("ct") && !cur.rest().starts_with("ct_") {
+        cur.pos += 2;
+        return ct(cur).map(Action::Ct);
+    }
     // The generic form for actions this crate does not model: actionN(xx xx).
     if cur.eat("action") {
         let kind = cur.u16()?;
@@ -751,6 +959,158 @@ fn action(cur: &mut Cur<'_>, opts: &ParseOptions<'_>, depth: usize) -> Result<Ac
         cur.pos = start;
     }
     Err(cur.err())
+}
+
+/// A name up to a delimiter or `)`, of 1 to `max` bytes.
+fn name_up_to(cur: &mut Cur<'_>, max: usize) -> Result<String> {
+    let n = cur.take_while(|b| !DELIMITERS.contains(&b) && b != b')');
+    if n.is_empty() || n.len() > max {
+        return Err(cur.err_msg("bad name"));
+    }
+    Ok(n.to_owned())
+}
+
+/// The `ct` action after its name (OVS's `parse_conntrack_action`): nothing, or
+/// `(commit,force_commit,zone=N,mark=V[/M],label=V[/M],helper=H,timeout=T,nat(...))`.
+fn ct(cur: &mut Cur<'_>) -> Result<Ct> {
+    let mut ct = Ct::default();
+    if !cur.eat("(") {
+        return Ok(ct);
+    }
+    loop {
+        cur.skip_delims();
+        if cur.eat(")") {
+            break;
+        }
+        if cur.eat("commit") {
+            ct.commit = true;
+        } else if cur.eat("force_commit") {
+            ct.force_commit = true;
+        } else if cur.eat("zone=") {
+            let z = cur.u16()?;
+            ct.zone = (z != 0).then_some(z);
+        } else if cur.eat("mark=") {
+            let hex = |c: &mut Cur<'_>| {
+                c.eat("0x");
+                let h = c.take_while(|b| b.is_ascii_hexdigit());
+                u32::from_str_radix(h, 16).map_err(|_| c.err())
+            };
+            let (v, m) = cur.masked(hex, u32::MAX)?;
+            ct.mark = (m != 0).then_some((v, m));
+        } else if cur.eat("label=") {
+            let (v, m) = cur.masked(u128_value, u128::MAX)?;
+            ct.labels = (m != 0).then_some((v, m));
+        } else if cur.eat("helper=") {
+            ct.helper = Some(name_up_to(cur, 15)?);
+        } else if cur.eat("timeout=") {
+            ct.timeout = Some(name_up_to(cur, 31)?);
+        } else if cur.eat("nat") {
+            ct.nat = Some(nat(cur)?);
+        } else {
+            return Err(cur.err());
+        }
+    }
+    if ct.commit && ct.force_commit {
+        return Err(cur.err_msg("commit and force_commit together"));
+    }
+    Ok(ct)
+}
+
+fn ip_any(cur: &mut Cur<'_>) -> Result<std::net::IpAddr> {
+    let start = cur.pos;
+    if cur.eat("[") {
+        let a = cur.ipv6()?;
+        cur.expect("]")?;
+        return Ok(a.into());
+    }
+    // An IPv4 address (a port may follow after ':'), or an IPv6 address (which a port
+    // cannot follow without brackets).
+    let t = cur.take_while(|b| b.is_ascii_digit() || b == b'.');
+    if let Ok(a) = t.parse::<std::net::Ipv4Addr>()
+        && !cur.peek().is_some_and(|b| b.is_ascii_hexdigit())
+    {
+        return Ok(a.into());
+    }
+    cur.pos = start;
+    let t = cur.take_while(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    if let Ok(a) = t.parse::<std::net::Ipv6Addr>() {
+        return Ok(a.into());
+    }
+    cur.pos = start;
+    Err(cur.err())
+}
+
+/// The `nat` part of `ct` after its name: nothing, or `(src|dst[=RANGE],persistent,hash,
+/// random)`, encoded as OVS's `nl_msg_put_ct_nat` would (the range, ports and flags only
+/// with an address; a maximum only above its minimum).
+fn nat(cur: &mut Cur<'_>) -> Result<Nat> {
+    let mut n = Nat::default();
+    if !cur.eat("(") {
+        return Ok(n);
+    }
+    let (mut min, mut max, mut pmin, mut pmax) = (None, None, 0u16, 0u16);
+    loop {
+        cur.skip_delims();
+        if cur.eat(")") {
+            break;
+        }
+        let which = if cur.eat("src") {
+            Some(true)
+        } else if cur.eat("dst") {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(src) = which {
+            if src {
+                n.src = true;
+            } else {
+                n.dst = true;
+            }
+            if cur.eat("=") {
+                min = Some(ip_any(cur)?);
+                if cur.eat("-") {
+                    max = Some(ip_any(cur)?);
+                }
+                if cur.eat(":") {
+                    pmin = cur.u16()?;
+                    if cur.eat("-") {
+                        pmax = cur.u16()?;
+                    }
+                }
+            }
+        } else if cur.eat("persistent") {
+            n.persistent = true;
+        } else if cur.eat("hash") {
+            n.proto_hash = true;
+        } else if cur.eat("random") {
+            n.proto_random = true;
+        } else {
+            return Err(cur.err());
+        }
+    }
+    let bad_range = matches!((&min, &max), (Some(a), Some(b)) if a.is_ipv4() != b.is_ipv4() || b < a)
+        || (pmax != 0 && pmax < pmin);
+    if (n.src && n.dst) || bad_range || (n.proto_hash && n.proto_random) {
+        return Err(cur.err_msg("bad nat"));
+    }
+    if !(n.src || n.dst) {
+        return Ok(Nat::default());
+    }
+    match min {
+        Some(a) => {
+            n.ip_min = Some(a);
+            n.ip_max = max.filter(|b| *b > a);
+            n.proto_min = (pmin != 0).then_some(pmin);
+            n.proto_max = (pmin != 0 && pmax > pmin).then_some(pmax);
+        }
+        None => {
+            n.persistent = false;
+            n.proto_hash = false;
+            n.proto_random = false;
+        }
+    }
+    Ok(n)
 }
 
 fn userspace(cur: &mut Cur<'_>) -> Result<Action> {

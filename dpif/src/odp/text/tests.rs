@@ -246,8 +246,13 @@ const ODP_WC: &[&str] = &[
     "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x0806),arp(sip=1.2.3.4/255.255.255.250,tip=5.6.7.8/255.255.255.250,op=1/0xf0,sha=00:0f:10:11:12:13/ff:ff:ff:ff:ff:00,tha=00:14:15:16:17:18/ff:ff:ff:ff:ff:00)",
     "skb_mark(0x1234/0xfff0),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x86dd),ipv6(src=::1,dst=::2,label=0,proto=58,tclass=0,hlimit=128,frag=no),icmpv6(type=136,code=0),nd(target=::3,sll=00:05:06:07:08:09,tll=00:0a:0b:0c:0d:0e)",
     "skb_priority(0x1234/0xff),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x8847),mpls(label=100/0xff,tc=7/7,ttl=64/0xff,bos=1/1)",
-    "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),ct_state(+trk),ct_zone(0x5/0xff),ct_mark(0x10305070/0xf0f0f0f0),ct_label(0x1234567890abcdef1234567890abcdef/0x102030405060708090a0b0c0d0e0f0),eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=5,tos=0x80,ttl=128,frag=first)",
+    "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),ct_state(+trk),ct_zone(0x5/0xff),ct_mark(0x10305070/0xf0f0f0f0),ct_label(0x1234567890abcdef1234567890abcdef/0x102030405060708090a0b0c0d0e0f0),ct_tuple4(src=10.10.10.10,dst=20.20.20.20,proto=17,tp_src=1,tp_dst=2),eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=5,tos=0x80,ttl=128,frag=first)",
     "in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15),eth_type(0x8100),vlan(vid=99,pcp=7),encap(eth_type(0x0800),ipv4(src=35.8.2.41,dst=172.16.0.20,proto=6,tos=0,ttl=128,frag=no),tcp(src=80/0xff00,dst=8080/0xff))",
+    // "Valid forms with tunnel header", "... (wildcard flag)", "... with Geneve header".
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,vxlan(gbp(id=10/0xff,flags=0xb)),flags(oam|csum|key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,flags(-df+csum+key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0x7f10354/0xff,src=10.10.10.10/255.255.255.0,dst=20.20.20.20/255.255.255.0,ttl=64,geneve({class=0,type=0,len=4,0xa/0xff}{class=0xffff,type=0x1,len=4,0xffffffff}),flags(csum|key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
+    "tunnel(tun_id=0xfedcba9876543210,src=10.0.0.1,dst=10.0.0.2,tos=0x8,ttl=128,flags(key)),in_port(1),eth(src=00:01:02:03:04:05,dst=10:11:12:13:14:15)",
 ];
 
 #[test]
@@ -313,6 +318,33 @@ const ODP_ACTIONS: &[&str] = &[
     "trunc(100)",
     "clone(1)",
     "clone(clone(push_vlan(vid=12,pcp=0),2),1)",
+    "ct",
+    "ct(commit)",
+    "ct(commit,zone=5)",
+    "ct(commit,mark=0xa0a0a0a0/0xfefefefe)",
+    "ct(commit,label=0x1234567890abcdef1234567890abcdef/0xf1f2f3f4f5f6f7f8f9f0fafbfcfdfeff)",
+    "ct(commit,helper=ftp)",
+    "ct(commit,helper=tftp)",
+    "ct(nat)",
+    "ct(commit,nat(src))",
+    "ct(commit,nat(dst))",
+    "ct(commit,nat(src=10.0.0.240,random))",
+    "ct(commit,nat(src=10.0.0.240:32768-65535,random))",
+    "ct(commit,nat(dst=10.0.0.128-10.0.0.254,hash))",
+    "ct(commit,nat(src=10.0.0.240-10.0.0.254:32768-65535,persistent))",
+    "ct(commit,nat(src=fe80::20c:29ff:fe88:a18b,random))",
+    "ct(commit,nat(src=fe80::20c:29ff:fe88:1-fe80::20c:29ff:fe88:a18b,random))",
+    "ct(commit,nat(src=[fe80::20c:29ff:fe88:1]-[fe80::20c:29ff:fe88:a18b]:255-4096,random))",
+    "ct(commit,helper=ftp,nat(src=10.1.1.240-10.1.1.255))",
+    "ct(force_commit)",
+    "ct(force_commit,zone=5)",
+    "ct(force_commit,mark=0xa0a0a0a0/0xfefefefe)",
+    "ct_clear",
+    "set(tunnel(tun_id=0xabcdef1234567890,src=1.1.1.1,dst=2.2.2.2,ttl=64,flags(df|csum|key)))",
+    "set(tunnel(tun_id=0xabcdef1234567890,src=1.1.1.1,dst=2.2.2.2,ttl=64,flags(key)))",
+    "check_pkt_len(size=200,gt(4),le(5))",
+    "check_pkt_len(size=200,gt(drop),le(5))",
+    "check_pkt_len(size=200,gt(ct(nat),recirc(0x1)),le(drop))",
 ];
 
 #[test]
@@ -429,4 +461,76 @@ fn eth_type_trailer_for_8023_frames() {
         text,
         "recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0/0xffff)"
     );
+}
+
+#[test]
+fn lines_from_raw_attributes() {
+    use netlink_packet_core::DefaultNla;
+    // A kernel key with tunnel metadata a FlowKey does not hold: printed generically.
+    let key = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 64, 0, 0, 0])),
+        KeyAttr::InPort(1),
+        KeyAttr::Ethertype(0x0800),
+    ];
+    let mask = vec![
+        KeyAttr::Other(DefaultNla::new(16, vec![5, 0, 4, 0, 0, 0, 0, 0])),
+        KeyAttr::InPort(u32::MAX),
+        KeyAttr::Ethertype(u16::MAX),
+    ];
+    let stats = FlowStats {
+        n_packets: 1,
+        n_bytes: 60,
+        used_ms: 0,
+        tcp_flags: 0,
+    };
+    let line = format_flow_line(
+        None,
+        &key,
+        Some(&mask),
+        &stats,
+        Some(&[Action::Output(OdpPort(2))]),
+        0,
+        &FormatOptions::terse(),
+    );
+    assert_eq!(
+        line,
+        "key16(05 00 04 00 40 00 00 00/05 00 04 00 00 00 00 00),in_port(1),eth_type(0x0800), \
+         packets:1, bytes:60, used:never, actions:2"
+    );
+    assert_eq!(
+        KeyAttr::Ipv4(crate::odp::Ipv4Key {
+            src: [1, 2, 3, 4],
+            ..Default::default()
+        })
+        .to_string(),
+        "ipv4(src=1.2.3.4,dst=0.0.0.0,proto=0,tos=0,ttl=0,frag=no)"
+    );
+}
+
+#[test]
+fn dump_lines_parse_back() {
+    let popts = ParseOptions {
+        port_names: Some(&port_no),
+    };
+    let l = parse_flow_line(VERBOSE[1], &popts).unwrap();
+    assert_eq!(
+        l.ufid,
+        Some("65cf8d9f-8f4f-4679-8bc2-f065ea23ad08".parse().unwrap())
+    );
+    assert_eq!((l.packets, l.bytes, l.used_ms_ago), (6, 588, Some(24)));
+    assert_eq!(l.dp_layer.as_deref(), Some("ovs"));
+    assert_eq!(l.dp_extra_info.as_deref(), Some("miniflow_bits(5,2)"));
+    assert_eq!(l.actions, vec![Action::Output(OdpPort(3))]);
+    assert_eq!(attrs_to_key(&l.key).unwrap().1, Fitness::Perfect);
+    let l = parse_flow_line(TERSE[0], &popts).unwrap();
+    assert_eq!((l.ufid, l.used_ms_ago, l.dp_layer), (None, None, None));
+    // Our own lines, flags included, read back.
+    let mut flow = flow_from_line(TERSE[1], 1000);
+    flow.stats.tcp_flags = 0x0812;
+    flow.stats.used_ms = 100;
+    let text = format_dpif_flow(&flow, 2100, &FormatOptions::verbose());
+    let l = parse_flow_line(&text, &ParseOptions::default()).unwrap();
+    assert_eq!((l.tcp_flags, l.used_ms_ago), (0x0812, Some(2000)));
+    assert_eq!(l.ufid, Some(flow.ufid));
+    assert!(parse_flow_line("in_port(1), packets:x", &popts).is_err());
 }
