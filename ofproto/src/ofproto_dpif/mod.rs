@@ -24,6 +24,11 @@
 //! ports back to (bridge, OpenFlow port), so an upcall finds its bridge; a miss on a port
 //! no bridge owns gets a drop flow for its exact key.
 //!
+//! NORMAL switches only between ports that belong to a *bundle* ([`Ofproto::bundle_set`],
+//! one per configured port, with its VLAN mode): as in OVS, a packet from a port without
+//! one is dropped ("no input bundle"), and flooding goes to bundles. The bridge layer makes
+//! a bundle for every port it adds.
+//!
 //! # Flow tables
 //!
 //! Each bridge keeps a [`TableSet`](crate::TableSet) in an `Arc`, replaced on every change
