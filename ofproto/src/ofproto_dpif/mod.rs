@@ -51,7 +51,9 @@
 //! held only to clone or swap an `Arc`, never while taking another lock. Otherwise the
 //! order is: the ukey map, then one ukey's state, then a bridge's MAC table, then the
 //! revalidator's `rounds`, then its `ctl`. No lock is held across a datapath call, except
-//! one ukey's state while the revalidator decides that ukey's fate.
+//! one ukey's state while the revalidator decides that ukey's fate, and the class's map
+//! of backers while a backer's datapath is opened (so that two bridges constructed at
+//! once share one backer; only construction and the `*/show` commands take it).
 //!
 //! # Time
 //!
@@ -412,8 +414,16 @@ impl OfprotoClass for OfprotoDpifClass {
         }
         Ok(bs
             .iter()
-            .map(|b| show::dump_flows(&b.shared, verbose))
+            .map(|b| show::dump_flows(&b.shared, verbose, None))
             .collect())
+    }
+
+    fn dump_bridge_flows(&self, bridge: &str, verbose: bool) -> Result<String> {
+        self.live_backers()
+            .iter()
+            .find(|b| b.shared.bridge(bridge).is_some())
+            .map(|b| show::dump_flows(&b.shared, verbose, Some(bridge)))
+            .ok_or_else(|| Error::Invalid(format!("{bridge}: no such bridge")))
     }
 
     fn dp_show(&self, dp_name: Option<&str>, with_stats: bool) -> Result<String> {

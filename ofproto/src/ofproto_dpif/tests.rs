@@ -810,6 +810,10 @@ fn verbose_dump_names_ports() {
     );
     assert!(line.ends_with(", dp:ovs, actions:p2"), "{line}");
     assert!(env.class.dump_dp_flows(Some("nosuch"), false).is_err());
+    let br = env.class.dump_bridge_flows("br0", false).unwrap();
+    assert!(br.starts_with("recirc_id(0),in_port(1),"), "{br}");
+    assert_eq!(br.lines().count(), 1);
+    assert!(env.class.dump_bridge_flows("br9", false).is_err());
     assert!(
         env.class
             .dump_dp_flows(Some("dummy@ovs-dummy"), false)
