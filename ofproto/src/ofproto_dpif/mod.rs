@@ -341,7 +341,8 @@ impl OfprotoClass for OfprotoDpifClass {
 
     /// Keys: `flow-limit` (default 200000), `max-idle` (ms, default 10000, at least 500),
     /// `max-revalidator` (ms, default 500, at least 100), `n-handler-threads` (kernel-style
-    /// datapaths opened afterwards); the rest goes to every datapath's `set_config`.
+    /// datapaths opened afterwards); `n-revalidator-threads` is ignored (one revalidator per
+    /// datapath). The whole map also goes to every datapath's `set_config`.
     fn set_global_config(&self, other_config: &Options) -> Result<()> {
         let flow_limit = parse_u64(other_config, "flow-limit")?;
         let max_idle = parse_u64(other_config, "max-idle")?;
