@@ -8,6 +8,10 @@
 //! * `xlate/normal` and `xlate/three_tables`: the translation an upcall makes, alone:
 //!   NORMAL between two learned hosts (with learning, as an upcall does), and a pipeline
 //!   of three tables (goto_table, a prefix match among 100 rules, a rewrite, an L4 match).
+//!
+//! `cargo bench -p ofproto --bench setup`. On the 2-core development VM (shared with other
+//! builds): about 134,000 flow setups/s, 0.51 us per NORMAL translation, 0.79 us per
+//! three-table translation.
 
 // A benchmark is not library code: a failed setup may abort it.
 #![allow(clippy::unwrap_used, clippy::panic)]
