@@ -12,8 +12,11 @@
 //!   them: the datapath's own ceiling.
 //!
 //! With 1 flow (in_port only) and with 10,000 flows (exact IPv4 destination, one
-//! subtable), each packet of a run going to the next flow. After the criterion groups,
-//! each setup prints the CPU time the whole process spent per packet.
+//! subtable), each packet of a run going to the next flow. `upcall/new_flows` is the slow
+//! path: the flow table is flushed before each run and every packet of the run belongs
+//! to a new flow, so each one goes up to the handler thread, whose callback answers
+//! "output, install" (upcall queue large enough that none is lost). After the criterion
+//! groups, each setup prints the CPU time the whole process spent per packet.
 
 // A benchmark harness, not library code: a failed setup step must stop it loudly.
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dpif::odp::{Action, FlowKey, OdpPort, Ufid, extract};
 use dpif::userspace::{DpifNetdev, DpifNetdevClass};
-use dpif::{Dpif, FlowPut, PutFlags};
+use dpif::{Dpif, FlowPut, PutFlags, Upcall, UpcallCallback, UpcallReply};
 use netdev::dummy::DummyNetdev;
 use netdev::poll::Notifier;
 use netdev::{
@@ -297,6 +300,34 @@ impl GenSetup {
         }
     }
 
+    /// No flows: every packet is an upcall, answered "output to the sink, install a flow
+    /// on the exact IPv4 destination".
+    fn new_upcall(n_flows: u32) -> Self {
+        let s = GenSetup::new(n_flows);
+        let dpif: &(dyn Dpif + 'static) = &*s._dp;
+        dpif.flow_flush().unwrap();
+        let cfg: Options = [("upcall-queue-size".to_owned(), "65536".to_owned())].into();
+        dpif.set_config(&cfg).unwrap();
+        let mut mask = FlowKey::zero();
+        mask.in_port = u32::MAX;
+        mask.eth_type = u16::MAX;
+        mask.ipv4_dst = [0xff; 4];
+        dpif.register_upcall_cb(Arc::new(Answer(UpcallReply {
+            actions: vec![Action::Output(OdpPort(2))],
+            mask,
+            put_actions: None,
+            install: true,
+        })))
+        .unwrap();
+        s
+    }
+
+    fn run_fresh(&self, n: u64) -> Duration {
+        let dpif: &(dyn Dpif + 'static) = &*self._dp;
+        dpif.flow_flush().unwrap();
+        self.run(n)
+    }
+
     fn run(&self, n: u64) -> Duration {
         let target = self.shared.sunk.load(Ordering::Acquire) + n;
         let t = Instant::now();
@@ -304,6 +335,14 @@ impl GenSetup {
         self.shared.notifier.notify();
         wait_for(|| self.shared.sunk.load(Ordering::Acquire) >= target);
         t.elapsed()
+    }
+}
+
+struct Answer(UpcallReply);
+
+impl UpcallCallback for Answer {
+    fn upcall(&self, _upcall: &Upcall) -> dpif::Result<UpcallReply> {
+        Ok(self.0.clone())
     }
 }
 
@@ -332,6 +371,20 @@ fn bench(c: &mut Criterion) {
         let w = s.run(RUN * 5);
         cpu.push((format!("gen/{flows}_flows"), process_cpu_ns() - c0, w));
     }
+    let u = GenSetup::new_upcall(u32::try_from(RUN).unwrap());
+    u.run_fresh(RUN);
+    g.bench_function(BenchmarkId::new("upcall", "new_flows"), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| u.run_fresh(RUN)).sum())
+    });
+    let mut ns = 0;
+    let mut wall = Duration::ZERO;
+    for _ in 0..5 {
+        u._dp.flow_flush().unwrap();
+        let c0 = process_cpu_ns();
+        wall += u.run(RUN);
+        ns += process_cpu_ns() - c0;
+    }
+    cpu.push(("upcall/new_flows".to_owned(), ns, wall));
     g.finish();
     for (name, ns, wall) in cpu {
         let n = (RUN * 5) as f64;

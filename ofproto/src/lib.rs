@@ -21,7 +21,9 @@
 //! # The provider interface
 //!
 //! [`OfprotoClass`] and [`Ofproto`] are the seam between the bridge layer and an OpenFlow
-//! switch implementation (OVS's `ofproto-provider.h`).
+//! switch implementation (OVS's `ofproto-provider.h`). [`ofproto_dpif`] implements them over
+//! any [`dpif::Dpif`]: translation, NORMAL switching with MAC learning and VLANs, upcall
+//! handling, revalidation, `ofproto/trace` and `fdb/show`.
 //!
 //! ```
 //! use ofproto::{Flow, FlowWildcards, OfpPort, Origin, TableSet, ofctl};

@@ -162,6 +162,18 @@ pub trait OfprotoClass: Send + Sync {
         })
     }
 
+    /// Text for `dpif/dump-flows [-m] BRIDGE`: the datapath flows whose input port belongs
+    /// to bridge `bridge`, one per line as `dpctl/dump-flows` prints them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] for an unknown bridge.
+    fn dump_bridge_flows(&self, _bridge: &str, _verbose: bool) -> Result<String> {
+        Err(Error::NotSupported {
+            op: "dpif/dump-flows",
+        })
+    }
+
     /// Text for `dpctl/show [dp]`.
     ///
     /// # Errors

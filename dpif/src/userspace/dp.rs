@@ -33,6 +33,8 @@ struct Port {
     type_name: String,
     netdev: Arc<dyn Netdev>,
     restore_promisc: bool,
+    /// How many rx queues are open (to notice a device that changed its count).
+    n_rxq: usize,
 }
 
 struct Ctl {
@@ -253,20 +255,14 @@ impl DpNetdev {
                 format!("{name}: cannot add a loopback device"),
             ));
         }
-        let is_pmd = self
-            .registry
-            .class(netdev.type_name())
-            .is_some_and(|c| c.is_pmd());
-        let mut rxqs = Vec::new();
-        for q in 0..netdev.n_rxq() {
-            match netdev.rxq_open(q) {
-                Ok(rxq) => rxqs.push(RxqEntry::new(OdpPort(no), rxq, is_pmd)),
-                Err(e) => {
-                    restore(&netdev);
-                    return Err(e.into());
-                }
+        let rxqs = match self.open_rxqs(&netdev, no) {
+            Ok(r) => r,
+            Err(e) => {
+                restore(&netdev);
+                return Err(e);
             }
-        }
+        };
+        let n_rxq = rxqs.len();
         ctl.ports.insert(
             no,
             Port {
@@ -274,13 +270,36 @@ impl DpNetdev {
                 type_name: netdev.type_name().to_owned(),
                 netdev: netdev.clone(),
                 restore_promisc,
+                n_rxq,
             },
         );
         self.sh.ports.write().insert(no, netdev.clone());
         for t in &ctl.pmds {
             t.send(Cmd::TxPortAdd(OdpPort(no), netdev.clone()));
         }
-        // Each rx queue goes to the thread with the fewest.
+        Self::assign_rxqs(ctl, rxqs);
+        self.sync_ctl(ctl);
+        self.log.lock().record(&name);
+        Ok(OdpPort(no))
+    }
+
+    fn open_rxqs(&self, netdev: &Arc<dyn Netdev>, no: u32) -> Result<Vec<RxqEntry>> {
+        let is_pmd = self
+            .registry
+            .class(netdev.type_name())
+            .is_some_and(|c| c.is_pmd());
+        (0..netdev.n_rxq())
+            .map(|q| {
+                netdev
+                    .rxq_open(q)
+                    .map(|rxq| RxqEntry::new(OdpPort(no), rxq, is_pmd))
+                    .map_err(Error::from)
+            })
+            .collect()
+    }
+
+    /// Gives each rx queue to the poll thread with the fewest.
+    fn assign_rxqs(ctl: &Ctl, rxqs: Vec<RxqEntry>) {
         let mut load: Vec<usize> = ctl.pmds.iter().map(|t| t.shared.n_rxqs()).collect();
         for r in rxqs {
             let Some((i, _)) = load.iter().enumerate().min_by_key(|(_, l)| **l) else {
@@ -289,9 +308,48 @@ impl DpNetdev {
             load[i] += 1;
             ctl.pmds[i].send(Cmd::RxqAdd(r));
         }
-        self.sync_ctl(ctl);
-        self.log.lock().record(&name);
-        Ok(OdpPort(no))
+    }
+
+    /// Reopens the rx queues of ports whose devices changed their number of queues.
+    fn reconfigure_rxqs(&self) {
+        let mut ctl = self.ctl.lock();
+        if self.destroyed.load(Ordering::Acquire) {
+            return;
+        }
+        let changed: Vec<u32> = ctl
+            .ports
+            .iter()
+            .filter(|(_, p)| p.netdev.n_rxq() != p.n_rxq)
+            .map(|(&no, _)| no)
+            .collect();
+        for no in changed {
+            for t in &ctl.pmds {
+                t.send(Cmd::RxqDel(OdpPort(no)));
+            }
+            self.sync_ctl(&ctl);
+            let Some(netdev) = ctl.ports.get(&no).map(|p| p.netdev.clone()) else {
+                continue;
+            };
+            match self.open_rxqs(&netdev, no) {
+                Ok(rxqs) => {
+                    if let Some(p) = ctl.ports.get_mut(&no) {
+                        p.n_rxq = rxqs.len();
+                    }
+                    Self::assign_rxqs(&ctl, rxqs);
+                    self.sync_ctl(&ctl);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        port = no,
+                        "{}: could not reopen rx queues: {e}",
+                        netdev.name()
+                    );
+                    if let Some(p) = ctl.ports.get_mut(&no) {
+                        p.n_rxq = netdev.n_rxq();
+                    }
+                }
+            }
+        }
     }
 
     fn port_del_locked(&self, ctl: &mut Ctl, no: u32) -> Result<()> {
@@ -451,6 +509,13 @@ impl Dpif for DpifNetdev {
     /// dropped (upcall queue full, no callback, callback error), `n_cache_hit` the EMC
     /// hits, `n_mask_hit` the subtables searched by megaflow hits, `n_masks` the distinct
     /// masks.
+    /// Reopens the rx queues of ports whose devices changed their number of queues (as
+    /// OVS's `reconfigure_datapath`). Returns false: nothing here calls for revalidation.
+    fn run(&self) -> bool {
+        self.dp.reconfigure_rxqs();
+        false
+    }
+
     fn stats(&self) -> Result<DpStats> {
         let (n_flows, n_masks, mut total) = {
             let flows = self.dp.sh.flows.lock();
@@ -519,7 +584,8 @@ impl Dpif for DpifNetdev {
         self.dp.port_add_locked(&mut ctl, netdev, port_no)
     }
 
-    /// Synchronous: no packet is received from or sent to the port once this returns.
+    /// Synchronous: no poll thread receives from or sends to the port once this returns
+    /// (a handler thread may still finish sending a batch it was executing).
     ///
     /// # Errors
     ///
@@ -630,7 +696,7 @@ impl Dpif for DpifNetdev {
         for op in ops {
             let r = match op {
                 DpifOp::Put(put) => {
-                    let r = self.dp.sh.flows.lock().put(&put);
+                    let r = self.dp.sh.flows.lock().put(put);
                     changed |= r.is_ok();
                     r.map(|o| match o {
                         PutOutcome::Created => OpReply::Put(None),
@@ -651,8 +717,7 @@ impl Dpif for DpifNetdev {
                 DpifOp::Get(get) => {
                     let flows = self.dp.sh.flows.lock();
                     flows
-                        .get(&get.ufid)
-                        .or_else(|| get.key.as_ref().and_then(|k| flows.lookup(k)))
+                        .find(&get.ufid, get.key.as_ref())
                         .map(|f| OpReply::Get(Box::new(f.to_dpif_flow(false))))
                         .ok_or_else(|| Error::not_found("flow get", "flow", get.ufid))
                 }

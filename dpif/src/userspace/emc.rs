@@ -34,29 +34,35 @@ pub fn key_hash(key: &FlowKey) -> u32 {
     u32::try_from((h ^ (h >> 32)) & 0xffff_ffff).unwrap_or(0)
 }
 
+/// The small part of an entry, in a dense array (96 KiB) so that a probe that does not
+/// match never touches the key.
 #[derive(Clone, Copy)]
-struct Entry {
-    key: FlowKey,
+struct Meta {
     hash: u32,
     rule: u32,
     seq: u32,
 }
 
-const EMPTY_ENTRY: Entry = Entry {
-    key: FlowKey::zero(),
+const EMPTY_META: Meta = Meta {
     hash: 0,
     rule: NO_RULE,
     seq: 0,
 };
 
+/// A key on its own two cache lines.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Key(FlowKey);
+
 /// The cache. About 1.1 MiB.
 pub struct Emc {
-    entries: Box<[Entry]>,
+    meta: Box<[Meta]>,
+    keys: Box<[Key]>,
 }
 
 impl std::fmt::Debug for Emc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let used = self.entries.iter().filter(|e| e.rule != NO_RULE).count();
+        let used = self.meta.iter().filter(|m| m.rule != NO_RULE).count();
         f.debug_struct("Emc").field("used", &used).finish()
     }
 }
@@ -78,20 +84,40 @@ impl Emc {
     /// Makes an empty cache.
     pub fn new() -> Self {
         Emc {
-            entries: vec![EMPTY_ENTRY; EMC_ENTRIES].into_boxed_slice(),
+            meta: vec![EMPTY_META; EMC_ENTRIES].into_boxed_slice(),
+            keys: vec![Key(FlowKey::zero()); EMC_ENTRIES].into_boxed_slice(),
         }
     }
 
-    /// The rule id and generation cached for `key` (whose [`key_hash`] is `hash`).
+    #[inline(always)]
+    fn key_eq(&self, i: usize, key: &FlowKey) -> bool {
+        self.keys.get(i).is_some_and(|k| k.0.words() == key.words())
+    }
+
+    /// Starts loading the key that a later [`Emc::lookup`] of `hash` will compare, so that
+    /// the lookups of a batch wait for memory together rather than one after another.
+    #[inline]
+    pub fn prefetch(&self, hash: u32) {
+        for i in slots(hash) {
+            if self.meta.get(i).is_some_and(|m| m.hash == hash)
+                && let Some(k) = self.keys.get(i)
+            {
+                let w = k.0.words();
+                std::hint::black_box((w[0], w[FlowKey::N_WORDS - 1]));
+            }
+        }
+    }
+
+    /// The rule id and sequence number cached for `key` (whose [`key_hash`] is `hash`).
     #[inline]
     pub fn lookup(&self, hash: u32, key: &FlowKey) -> Option<(u32, u32)> {
         for i in slots(hash) {
-            if let Some(e) = self.entries.get(i)
-                && e.hash == hash
-                && e.rule != NO_RULE
-                && e.key.words() == key.words()
+            if let Some(m) = self.meta.get(i)
+                && m.hash == hash
+                && m.rule != NO_RULE
+                && self.key_eq(i, key)
             {
-                return Some((e.rule, e.seq));
+                return Some((m.rule, m.seq));
             }
         }
         None
@@ -109,40 +135,33 @@ impl Emc {
         alive: impl Fn(u32, u32) -> bool,
     ) {
         let [a, b] = slots(hash);
-        let mut victim = a;
         for i in [a, b] {
-            let Some(e) = self.entries.get_mut(i) else {
-                return;
-            };
-            if e.rule != NO_RULE && e.hash == hash && e.key.words() == key.words() {
-                e.rule = rule;
-                e.seq = seq;
+            let same =
+                self.meta[i].rule != NO_RULE && self.meta[i].hash == hash && self.key_eq(i, key);
+            if same {
+                self.meta[i].rule = rule;
+                self.meta[i].seq = seq;
                 return;
             }
         }
-        let (ea, eb) = (&self.entries[a], &self.entries[b]);
-        let dead = |e: &Entry| e.rule == NO_RULE || !alive(e.rule, e.seq);
-        if dead(ea) {
-            victim = a;
-        } else if dead(eb) || eb.hash < ea.hash {
-            victim = b;
-        }
-        self.entries[victim] = Entry {
-            key: *key,
-            hash,
-            rule,
-            seq,
+        let (ma, mb) = (self.meta[a], self.meta[b]);
+        let dead = |m: &Meta| m.rule == NO_RULE || !alive(m.rule, m.seq);
+        let victim = if dead(&ma) {
+            a
+        } else if dead(&mb) || mb.hash < ma.hash {
+            b
+        } else {
+            a
         };
+        self.meta[victim] = Meta { hash, rule, seq };
+        self.keys[victim] = Key(*key);
     }
 
     /// Drops the entry for `key`, if cached.
     pub fn remove(&mut self, hash: u32, key: &FlowKey) {
         for i in slots(hash) {
-            if let Some(e) = self.entries.get_mut(i)
-                && e.hash == hash
-                && e.key.words() == key.words()
-            {
-                *e = EMPTY_ENTRY;
+            if self.meta[i].hash == hash && self.key_eq(i, key) {
+                self.meta[i] = EMPTY_META;
             }
         }
     }
@@ -152,9 +171,9 @@ impl Emc {
     pub fn sweep(&mut self, start: usize, n: usize, alive: impl Fn(u32, u32) -> bool) -> usize {
         let start = start % EMC_ENTRIES;
         let end = (start + n).min(EMC_ENTRIES);
-        for e in &mut self.entries[start..end] {
-            if e.rule != NO_RULE && !alive(e.rule, e.seq) {
-                *e = EMPTY_ENTRY;
+        for m in &mut self.meta[start..end] {
+            if m.rule != NO_RULE && !alive(m.rule, m.seq) {
+                *m = EMPTY_META;
             }
         }
         end % EMC_ENTRIES
@@ -162,7 +181,7 @@ impl Emc {
 
     /// Empties the cache.
     pub fn clear(&mut self) {
-        self.entries.fill(EMPTY_ENTRY);
+        self.meta.fill(EMPTY_META);
     }
 }
 

@@ -47,6 +47,12 @@ impl FlowCounters {
         }
     }
 
+    /// Reads the packet count (to bring the counters into cache ahead of an update).
+    #[inline(always)]
+    pub(crate) fn peek(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn get(&self) -> FlowStats {
         FlowStats {
             n_packets: self.packets.load(Ordering::Relaxed),
@@ -79,6 +85,18 @@ pub(crate) struct DpFlow {
 }
 
 impl DpFlow {
+    /// A flow that stands in for deleted ones in the poll threads' rule slots, so that
+    /// deleting releases the real flow without allocating.
+    pub(crate) fn tombstone() -> DpFlow {
+        DpFlow {
+            counters: FlowCounters::default(),
+            ufid: Ufid(0),
+            key: FlowKey::zero(),
+            mask: FlowKey::zero(),
+            actions: Mutex::new(Arc::from(Vec::new())),
+        }
+    }
+
     /// The current actions.
     pub(crate) fn actions(&self) -> Arc<[Action]> {
         self.actions.lock().clone()
@@ -97,6 +115,30 @@ impl DpFlow {
     }
 }
 
+/// A hasher for maps keyed by [`Ufid`]: UFIDs are hashes already, so their bits are
+/// used as they are (folded to 64), which costs nothing next to SipHash.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct UfidHasher(u64);
+
+impl std::hash::Hasher for UfidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        let lo = u64::try_from(v & u128::from(u64::MAX)).unwrap_or(0);
+        let hi = u64::try_from(v >> 64).unwrap_or(0);
+        self.0 ^= lo ^ hi.rotate_left(32);
+    }
+}
+
+/// A map keyed by [`Ufid`].
+pub(crate) type UfidMap<V> = HashMap<Ufid, V, std::hash::BuildHasherDefault<UfidHasher>>;
+
 /// The mask a flow is installed with: the caller's, with `in_port` forced exact (as
 /// dpif-netdev does: every datapath flow matches one input port).
 pub(crate) fn install_mask(mask: &FlowKey) -> FlowKey {
@@ -108,7 +150,7 @@ pub(crate) fn install_mask(mask: &FlowKey) -> FlowKey {
 /// The authoritative flow table, guarded by the datapath's flow mutex.
 #[derive(Default)]
 pub(crate) struct Flows {
-    by_ufid: HashMap<Ufid, RuleId>,
+    by_ufid: UfidMap<RuleId>,
     slab: Vec<Option<Arc<DpFlow>>>,
     free: Vec<RuleId>,
     cls: Dpcls,
@@ -151,6 +193,15 @@ impl Flows {
         self.cls.find(key).and_then(|id| self.flow(id))
     }
 
+    /// The flow with this UFID or, failing that, the flow whose masked key is exactly
+    /// `key` (for callers that know a flow by its dumped key, as `ovs-dpctl` does).
+    pub(crate) fn find(&self, ufid: &Ufid, key: Option<&FlowKey>) -> Option<&Arc<DpFlow>> {
+        self.get(ufid).or_else(|| {
+            let k = key?;
+            self.lookup(k).filter(|f| f.key.words() == k.words())
+        })
+    }
+
     /// Every flow (for a dump).
     pub(crate) fn snapshot(&self) -> Vec<Arc<DpFlow>> {
         self.slab.iter().flatten().cloned().collect()
@@ -169,7 +220,7 @@ impl Flows {
     /// A flow exists if it has `put.ufid`, or if it matches `put.key` (OVS looks the key up
     /// before installing, so a racing upcall for another packet of the same megaflow finds
     /// the first one's flow).
-    pub(crate) fn put(&mut self, put: &FlowPut) -> Result<PutOutcome> {
+    pub(crate) fn put(&mut self, put: FlowPut) -> Result<PutOutcome> {
         let existing = self
             .get(&put.ufid)
             .or_else(|| self.lookup(&put.key))
@@ -180,7 +231,7 @@ impl Flows {
                     return Err(Error::exists("flow put", "flow", flow.ufid));
                 }
                 let before = flow.counters.get();
-                let actions: Arc<[Action]> = put.actions.clone().into();
+                let actions: Arc<[Action]> = put.actions.into();
                 *flow.actions.lock() = actions.clone();
                 if put.flags.contains(PutFlags::ZERO_STATS) {
                     flow.counters.zero();
@@ -194,7 +245,7 @@ impl Flows {
                     return Err(Error::not_found("flow put", "flow", put.ufid));
                 }
                 let mask = install_mask(&put.mask);
-                let actions: Arc<[Action]> = put.actions.clone().into();
+                let actions: Arc<[Action]> = put.actions.into();
                 let flow = Arc::new(DpFlow {
                     counters: FlowCounters::default(),
                     ufid: put.ufid,
@@ -223,14 +274,17 @@ impl Flows {
         }
     }
 
-    /// Deletes the flow with `ufid` (or, failing that, the one that matches `key`) and
-    /// tells the poll threads. Returns it.
+    /// Deletes the flow with `ufid` (or, failing that, the one whose masked key is `key`)
+    /// and tells the poll threads. Returns it.
     pub(crate) fn del(&mut self, ufid: &Ufid, key: Option<&FlowKey>) -> Result<Arc<DpFlow>> {
+        let found = self
+            .find(ufid, key)
+            .map(|f| f.ufid)
+            .ok_or_else(|| Error::not_found("flow del", "flow", ufid))?;
         let id = self
             .by_ufid
-            .get(ufid)
+            .get(&found)
             .copied()
-            .or_else(|| key.and_then(|k| self.cls.find(k)))
             .ok_or_else(|| Error::not_found("flow del", "flow", ufid))?;
         let slot = usize::try_from(id).unwrap_or(usize::MAX);
         let flow = self

@@ -14,7 +14,6 @@
 //! dropped and counted lost when it is full. Idle threads sleep in `poll(2)` on their rx
 //! queues and their command notifier, unless a queue must be busy-polled.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -26,7 +25,7 @@ use netdev::{MAX_BURST, Netdev, Packet, PacketBatch, Rxq};
 
 use super::dpcls::{Dpcls, RuleId};
 use super::emc::{Emc, key_hash};
-use super::flow::DpFlow;
+use super::flow::{DpFlow, UfidMap};
 use super::shared::DpShared;
 use super::stats::{AtomicPmdStats, PmdStats};
 use super::upcall::UpcallItem;
@@ -61,6 +60,8 @@ pub(crate) enum Cmd {
     TxPortAdd(OdpPort, Arc<dyn Netdev>),
     /// An rx queue for this thread to poll.
     RxqAdd(RxqEntry),
+    /// A port's rx queues are being reopened: drop the ones of this port.
+    RxqDel(OdpPort),
     /// A port is gone: drop its rx queues and stop sending to it.
     PortDel(OdpPort),
     /// The EMC insertion inverse probability (0 disables the EMC).
@@ -249,13 +250,19 @@ struct Rule {
 struct Tables {
     rules: Vec<Rule>,
     free: Vec<RuleId>,
-    by_ufid: HashMap<Ufid, RuleId>,
+    by_ufid: UfidMap<RuleId>,
     /// One classifier per input port.
     cls: Vec<(u32, Dpcls)>,
     emc: Emc,
     emc_min: u32,
     rng: u32,
     emc_sweep_at: usize,
+    /// The sequence number of the next rule added: unique (until it wraps), so an id and
+    /// sequence number seen before a change never name a rule added after it.
+    next_seq: u32,
+    /// What deleted rules hold instead of their flow and actions.
+    tombstone: Arc<DpFlow>,
+    no_actions: Arc<[Action]>,
 }
 
 #[inline(always)]
@@ -275,12 +282,15 @@ impl Tables {
         Tables {
             rules: Vec::new(),
             free: Vec::new(),
-            by_ufid: HashMap::new(),
+            by_ufid: UfidMap::default(),
             cls: Vec::new(),
             emc: Emc::new(),
             emc_min: emc_min(emc_inv_prob),
             rng: seed | 1,
             emc_sweep_at: 0,
+            next_seq: 1,
+            tombstone: Arc::new(DpFlow::tombstone()),
+            no_actions: Arc::from(Vec::new()),
         }
     }
 
@@ -326,7 +336,8 @@ impl Tables {
         let Some(rule) = self.rules.get_mut(idx(id)) else {
             return;
         };
-        rule.seq = rule.seq.wrapping_add(1);
+        rule.seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
         rule.live = true;
         rule.actions = actions;
         self.by_ufid.insert(flow.ufid, id);
@@ -343,7 +354,8 @@ impl Tables {
         rule.live = false;
         rule.seq = rule.seq.wrapping_add(1);
         let (key, mask, in_port) = (rule.flow.key, rule.flow.mask, rule.flow.key.in_port);
-        rule.actions = Arc::from(Vec::new());
+        rule.actions = self.no_actions.clone();
+        rule.flow = self.tombstone.clone();
         if let Some(cls) = self.cls_mut(in_port) {
             cls.remove(&key, &mask, id);
             if cls.is_empty() {
@@ -362,13 +374,10 @@ impl Tables {
     }
 
     fn flush(&mut self) {
-        for rule in &mut self.rules {
-            rule.live = false;
-            rule.seq = rule.seq.wrapping_add(1);
-        }
-        self.free = (0..RuleId::try_from(self.rules.len()).unwrap_or(0))
-            .rev()
-            .collect();
+        // Every rule id becomes unknown (rule ids in flight fail `alive`), and the EMC,
+        // which names rules by id, is emptied too.
+        self.rules.clear();
+        self.free.clear();
         self.by_ufid.clear();
         self.cls.clear();
         self.emc.clear();
@@ -415,8 +424,7 @@ struct Io {
     epoch: u64,
     index: usize,
     n_pmds: usize,
-    /// Upcalls and losses of `userspace` actions, folded into the stats per batch.
-    action_upcalls: u64,
+    /// `userspace` action upcalls lost to a full queue, folded into the stats per batch.
     action_lost: u64,
 }
 
@@ -503,7 +511,6 @@ impl ExecuteCallbacks for Io {
             pmd_id: Some(self.pmd_id),
             epoch: self.epoch,
         };
-        self.action_upcalls += 1;
         if !self.enqueue_upcall(item) {
             self.action_lost += 1;
         }
@@ -558,7 +565,6 @@ impl Pmd {
             epoch: dp.flush_epoch.load(Ordering::Acquire),
             index: init.index,
             n_pmds: init.n_pmds.max(1),
-            action_upcalls: 0,
             action_lost: 0,
         };
         for (port_no, netdev) in &init.tx_ports {
@@ -628,6 +634,12 @@ impl Pmd {
                     .n_rxqs
                     .store(self.rxqs.len() as u64, Ordering::Relaxed);
             }
+            Cmd::RxqDel(port_no) => {
+                self.rxqs.retain(|r| r.port_no != port_no);
+                self.sh
+                    .n_rxqs
+                    .store(self.rxqs.len() as u64, Ordering::Relaxed);
+            }
             Cmd::PortDel(port_no) => {
                 self.rxqs.retain(|r| r.port_no != port_no);
                 self.sh
@@ -646,6 +658,14 @@ impl Pmd {
     }
 
     fn run(mut self) -> Vec<RxqEntry> {
+        // Whatever happens (even a bug that unwinds), the slow path stops waiting for us.
+        struct Exited(Arc<PmdShared>);
+        impl Drop for Exited {
+            fn drop(&mut self) {
+                self.0.exited.store(true, Ordering::Release);
+            }
+        }
+        let _exited = Exited(self.sh.clone());
         self.pin();
         self.next_optimize_ms = monotonic_ms() + OPTIMIZE_INTERVAL_MS;
         let mut iter = 0u32;
@@ -673,7 +693,6 @@ impl Pmd {
         self.io.flush();
         // Hand the counters over so that the datapath's totals survive a restart.
         self.dp.retired.lock().add(&self.sh.stats.get());
-        self.sh.exited.store(true, Ordering::Release);
         std::mem::take(&mut self.rxqs)
     }
 
@@ -754,12 +773,11 @@ impl Pmd {
                 depth += 1;
             }
             self.io.recirc.clear();
-            self.io.flush();
-            d.misses += self.io.action_upcalls;
             d.lost += self.io.action_lost;
-            self.io.action_upcalls = 0;
             self.io.action_lost = 0;
+            // Counted before sent: whoever sees the packets out sees them counted.
             self.sh.stats.add(&d);
+            self.io.flush();
         }
         rx.clear();
         self.scratch.rx = rx;
@@ -802,13 +820,21 @@ impl Pmd {
         let t = &mut self.tables;
         let use_emc = t.emc_min != 0;
         let mut missing = 0u32;
+        if use_emc {
+            // Hash the whole batch and start loading the cache entries first, so that the
+            // lookups below do not each wait for memory in turn.
+            for i in 0..n {
+                let h = key_hash(&sc.keys[i]);
+                sc.hashes[i] = h;
+                t.emc.prefetch(h);
+            }
+        }
         for i in 0..n {
             if sc.rule_of[i] != MISS {
                 continue;
             }
             if use_emc {
-                let h = key_hash(&sc.keys[i]);
-                sc.hashes[i] = h;
+                let h = sc.hashes[i];
                 if let Some((r, s)) = t.emc.lookup(h, &sc.keys[i])
                     && alive(&t.rules, r, s)
                 {
@@ -895,6 +921,12 @@ impl Pmd {
                     }
                 }
             };
+            if g + 1 == ng
+                && let Some(rule) = rules.get(idx(r))
+            {
+                // A new flow in this batch: start loading its counters.
+                std::hint::black_box(rule.flow.counters.peek());
+            }
             last = g;
             let e = &mut groups[g];
             e.1 += 1;

@@ -473,6 +473,8 @@ fn userspace_action_upcalls_with_userdata() {
     let u = rec.upcalls.lock()[0].clone();
     assert_eq!(u.0, UpcallKind::Action);
     assert_eq!(u.3, Some(vec![1, 2, 3]));
+    let st = env.dpif().stats().unwrap();
+    assert_eq!((st.n_hit, st.n_missed, st.n_lost), (1, 0, 0), "not a miss");
 }
 
 #[test]
@@ -649,19 +651,22 @@ fn put_modify_del_get_errors() {
         })
         .unwrap_err();
     assert_eq!(e.errno(), Some(nix::errno::Errno::ENOENT));
-    // Results come in order, one per op.
+    // Results come in order, one per op. An unknown UFID with a key finds the flow only
+    // by its exact (masked) key.
+    let masked = key.masked(&in_port_mask());
+    let get = |key| FlowGet { ufid: Ufid(1), key };
+    let del = |key| FlowDel { ufid: Ufid(1), key };
     let r = dp.operate(vec![
         DpifOp::Put(put(key, in_port_mask(), vec![])),
-        DpifOp::Get(FlowGet {
-            ufid: Ufid(1),
-            key: None,
-        }),
-        DpifOp::Del(FlowDel {
-            ufid: Ufid(1),
-            key: Some(key),
-        }),
+        DpifOp::Get(get(None)),
+        DpifOp::Del(del(Some(key))),
+        DpifOp::Get(get(Some(masked))),
+        DpifOp::Del(del(Some(masked))),
     ]);
-    assert!(r[0].is_ok() && r[1].is_err() && r[2].is_ok(), "{r:?}");
+    assert!(r[0].is_ok() && r[1].is_err(), "{r:?}");
+    assert!(r[2].is_err(), "the full key is not the flow's key: {r:?}");
+    assert!(r[3].is_ok() && r[4].is_ok(), "{r:?}");
+    assert_eq!(dp.stats().unwrap().n_flows, 0);
 }
 
 #[test]
@@ -784,4 +789,133 @@ fn dump_runs_while_traffic_flows() {
         .map(|f| f.unwrap().stats.n_packets)
         .sum();
     assert_eq!(total, n);
+}
+
+#[test]
+fn recirculation_in_the_poll_thread_and_in_execute() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    let pkt = udp([10, 0, 0, 2], 1, 2);
+    let mut mask = in_port_mask();
+    mask.recirc_id = u32::MAX;
+    let first = key_of(&pkt, p1.0);
+    env.dpif()
+        .flow_put(put(first, mask, vec![Action::Recirc(5)]))
+        .unwrap();
+    let mut second = first;
+    second.recirc_id = 5;
+    env.dpif()
+        .flow_put(put(second, mask, vec![Action::Output(p2)]))
+        .unwrap();
+    for _ in 0..10 {
+        d1.receive(pkt.clone_packet());
+    }
+    wait_until("recirculated and forwarded", || sent(&d2) == 10);
+    assert_eq!(env.dpif().stats().unwrap().n_hit, 20, "two passes each");
+    // The same from the execute operation (slow path).
+    let mut p = pkt.clone_packet();
+    p.md.in_port = p1.0;
+    env.dpif()
+        .execute(Execute {
+            packet: p,
+            actions: vec![Action::Recirc(5)],
+            probe: false,
+            mtu: 0,
+        })
+        .unwrap();
+    assert_eq!(sent(&d2), 11);
+    // A loop is cut after 8 recirculations, without a hang.
+    env.dpif()
+        .flow_put(FlowPut {
+            flags: PutFlags::MODIFY,
+            ..put(second, mask, vec![Action::Recirc(5)])
+        })
+        .unwrap();
+    d1.receive(pkt.clone_packet());
+    wait_until("looped packet dropped", || {
+        env.dp.pmd_stats()[0].stats.rx_packets == 11
+    });
+    assert_eq!(sent(&d2), 11);
+}
+
+#[test]
+fn run_reopens_rx_queues_when_a_device_changes_their_number() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    let opts: Options = [("n_rxq".to_owned(), "3".to_owned())].into();
+    d1.set_config(&opts).unwrap();
+    assert!(!env.dpif().run());
+    assert_eq!(env.dp.pmd_stats()[0].n_rxqs, 1 + 3 + 1);
+    for i in 0..30 {
+        d1.receive(udp([10, 0, 0, 1], i, 1));
+    }
+    wait_until("every queue polled", || sent(&d2) == 30);
+}
+
+#[test]
+fn cpu_mask_pins_one_thread_per_bit_and_bad_config_changes_nothing() {
+    let env = Env::new();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    let cfg: Options = [("pmd-cpu-mask".to_owned(), "0x1".to_owned())].into();
+    env.dpif().set_config(&cfg).unwrap();
+    let infos = env.dp.pmd_stats();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0].core_id, Some(0));
+    let bad: Options = [("pmd-threads".to_owned(), "zero".to_owned())].into();
+    assert!(matches!(
+        env.dpif().set_config(&bad),
+        Err(Error::Invalid { .. })
+    ));
+    assert_eq!(env.dp.pmd_stats()[0].core_id, Some(0), "unchanged");
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    d1.receive(udp([1, 1, 1, 1], 1, 1));
+    wait_until("forwarded by the pinned thread", || sent(&d2) == 1);
+}
+
+#[test]
+fn emc_can_be_disabled() {
+    let env = Env::new();
+    let cfg: Options = [("emc-insert-inv-prob".to_owned(), "0".to_owned())].into();
+    env.dpif().set_config(&cfg).unwrap();
+    let (p1, d1) = env.port("p1", &[]);
+    let (p2, d2) = env.port("p2", &[]);
+    env.dpif()
+        .flow_put(put(
+            key_of(&udp([1, 1, 1, 1], 1, 1), p1.0),
+            in_port_mask(),
+            vec![Action::Output(p2)],
+        ))
+        .unwrap();
+    for _ in 0..200 {
+        d1.receive(udp([1, 1, 1, 1], 1, 1));
+    }
+    wait_until("forwarded", || sent(&d2) == 200);
+    let st = env.dpif().stats().unwrap();
+    assert_eq!(
+        (st.n_hit, st.n_cache_hit, st.n_mask_hit),
+        (200, Some(0), Some(200))
+    );
+    // Back to the default: the EMC takes hits again.
+    env.dpif().set_config(&Options::new()).unwrap();
+    for _ in 0..1000 {
+        d1.receive(udp([1, 1, 1, 1], 1, 1));
+    }
+    wait_until("forwarded", || sent(&d2) == 1200);
+    assert!(env.dpif().stats().unwrap().n_cache_hit.unwrap() > 0);
 }

@@ -116,7 +116,15 @@ pub(crate) fn handle_batch(dp: &DpShared, items: &mut Vec<UpcallItem>) {
             userdata: item.userdata,
             pmd_id: item.pmd_id,
         };
-        match cb.upcall(&upcall) {
+        // A callback that panics loses its packet, not the handler thread.
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb.upcall(&upcall)))
+            .unwrap_or_else(|_| {
+                Err(crate::Error::invalid(
+                    "upcall",
+                    "the upcall callback panicked",
+                ))
+            });
+        match reply {
             Ok(reply) => {
                 if upcall.kind == UpcallKind::Miss && reply.install {
                     puts.push(FlowPut {
@@ -140,7 +148,7 @@ pub(crate) fn handle_batch(dp: &DpShared, items: &mut Vec<UpcallItem>) {
         // Flows installed on behalf of another packet of the same megaflow come back as
         // `Exists`: fine.
         if dp.flush_epoch.load(Ordering::Acquire) == epoch {
-            for put in &puts {
+            for put in puts {
                 let _ = flows.put(put);
             }
         }

@@ -18,10 +18,10 @@ use super::backer::{Backer, BridgeShared, PortOwner};
 use super::mac_learning::MacTable;
 use super::ports::PortNumbers;
 use super::trace::Trace;
-use super::xlate::{VlanBitmap, XBridge, XBundle, XPort, XlateIn, xlate};
+use super::xlate::{VlanBitmap, XBridge, XBundle, XPort, XlateError, XlateIn, xlate};
 use crate::actions::{Action, check_actions};
 use crate::error::{Error, Result};
-use crate::flow::{Flow, OfpPort};
+use crate::flow::{Flow, FlowWildcards, OfpPort};
 use crate::matching::Match;
 use crate::provider::{
     BundleSettings, FailMode, FdbEntry, MacTableConfig, Ofproto, OfprotoPort, VlanMode,
@@ -30,6 +30,23 @@ use crate::rule::Rule;
 use crate::table::{
     FlowMod, FlowModCommand, FlowModResult, Origin, RuleQuery, TABLE_INTERNAL, TableSet,
 };
+
+/// The outcome of [`OfprotoDpif::translate`].
+#[derive(Clone, Debug)]
+pub struct Translation {
+    /// The datapath actions (empty: drop).
+    pub actions: Vec<odp::Action>,
+    /// The megaflow mask a datapath flow with these actions is installed with.
+    pub mask: FlowKey,
+    /// Every bit of the OpenFlow flow that translation looked at.
+    pub wildcards: FlowWildcards,
+    /// The flow after the OpenFlow actions.
+    pub final_flow: Flow,
+    /// The rules hit, in order.
+    pub rules: Vec<Arc<Rule>>,
+    /// Why translation failed, if it did (the actions are then empty).
+    pub error: Option<XlateError>,
+}
 
 /// How often rule timeouts are checked at least.
 const EXPIRE_INTERVAL_MS: u64 = 1000;
@@ -154,6 +171,35 @@ impl OfprotoDpif {
             next_expire_ms: 0,
             vanished: Vec::new(),
         })
+    }
+
+    /// Translates `flow` (its in_port an OpenFlow port of this bridge) through the tables as
+    /// an upcall would, without touching the datapath: the datapath actions and megaflow
+    /// mask, the rules hit. With `learn`, NORMAL learns source MACs as for a real packet;
+    /// statistics are never credited. For tools and benchmarks; the upcall path does the
+    /// same on the handler threads.
+    pub fn translate(&self, flow: &Flow, learn: bool) -> Translation {
+        let xb = self.shared.snapshot();
+        let out = xlate(XlateIn {
+            bridge: &xb,
+            ml: &self.shared.ml,
+            flow: *flow,
+            side_effects: learn,
+            now_ms: self.now(),
+            actions: None,
+            trace: None,
+        });
+        if out.mac_changed {
+            self.backer.shared.revalidate();
+        }
+        Translation {
+            mask: out.dp_mask(),
+            actions: out.actions,
+            wildcards: out.wc,
+            final_flow: out.final_flow,
+            rules: out.rules,
+            error: out.error,
+        }
     }
 
     /// The time: the caller's clock as of the last `run`, or the monotonic clock if later.

@@ -7,6 +7,10 @@
 //! as OVS's `evict_mac_entry_fairly` does, so one port flooding the table with addresses
 //! cannot push out every other port's hosts.
 //!
+//! Refreshing an entry that was refreshed less than a second ago on the same port does
+//! nothing (as OVS's `is_mac_learning_update_needed`), so the common case of translation,
+//! a host that keeps talking, costs one lookup.
+//!
 //! Time is the caller's (milliseconds of one monotonic clock): nothing here reads a clock.
 //! Changes that should make translated flows be looked at again (OVS's `need_revalidate`)
 //! are reported two ways: [`MacTable::learn`] says whether it added or moved an entry, and
@@ -14,6 +18,7 @@
 //! was last asked.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use netdev::EthAddr;
 
@@ -68,10 +73,43 @@ struct Entry {
 
 type Key = (u16, EthAddr);
 
+/// A refresh within this many milliseconds of the last one is skipped.
+const REFRESH_MS: u64 = 1000;
+
+/// The key packed in 64 bits: VLAN above the 48-bit address.
+fn pack(k: &Key) -> u64 {
+    let m = k.1.0;
+    (u64::from(k.0) << 48) | u64::from_be_bytes([0, 0, m[0], m[1], m[2], m[3], m[4], m[5]])
+}
+
+/// A multiplicative hasher for packed keys (they are not attacker-chosen in a way that
+/// matters more than the table's size limit).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let h = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, BuildHasherDefault<KeyHasher>>;
+
 /// The MAC learning table of a bridge (see the module docs).
 #[derive(Debug)]
 pub struct MacTable {
-    entries: HashMap<Key, Entry>,
+    entries: KeyMap<(Key, Entry)>,
     /// Every entry by refresh order, oldest first.
     lru: BTreeMap<u64, Key>,
     /// Each port's entries by refresh order, oldest first.
@@ -93,7 +131,7 @@ impl MacTable {
     pub fn new(config: MacTableConfig) -> MacTable {
         let c = clamp_config(config);
         MacTable {
-            entries: HashMap::new(),
+            entries: KeyMap::default(),
             lru: BTreeMap::new(),
             by_port: HashMap::new(),
             idle_ms: u64::from(c.idle_time_s) * 1000,
@@ -135,7 +173,7 @@ impl MacTable {
 
     /// The port `mac` was learned on in `vlan`, if any.
     pub fn lookup(&self, mac: EthAddr, vlan: u16) -> Option<OfpPort> {
-        self.entries.get(&(vlan, mac)).map(|e| e.port)
+        self.entries.get(&pack(&(vlan, mac))).map(|(_, e)| e.port)
     }
 
     /// Whether `mac` may be learned: not a multicast (or broadcast) address.
@@ -149,9 +187,12 @@ impl MacTable {
             return LearnOutcome::NotLearnable;
         }
         let key = (vlan, mac);
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if let Some(e) = self.entries.get(&key).copied() {
+        if let Some((_, e)) = self.entries.get(&pack(&key)).copied() {
+            if e.port == port && now_ms < e.last_seen_ms.saturating_add(REFRESH_MS) {
+                return LearnOutcome::Refreshed;
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
             self.unlink(&key, &e);
             let outcome = if e.port == port {
                 LearnOutcome::Refreshed
@@ -166,6 +207,8 @@ impl MacTable {
             self.link(key, entry);
             return outcome;
         }
+        let seq = self.next_seq;
+        self.next_seq += 1;
         while self.entries.len() >= self.max_entries {
             if !self.evict_fairly() {
                 break;
@@ -185,7 +228,7 @@ impl MacTable {
     fn link(&mut self, key: Key, e: Entry) {
         self.lru.insert(e.seq, key);
         self.by_port.entry(e.port).or_default().insert(e.seq, key);
-        self.entries.insert(key, e);
+        self.entries.insert(pack(&key), (key, e));
     }
 
     fn unlink(&mut self, key: &Key, e: &Entry) {
@@ -196,11 +239,11 @@ impl MacTable {
                 self.by_port.remove(&e.port);
             }
         }
-        self.entries.remove(key);
+        self.entries.remove(&pack(key));
     }
 
     fn remove(&mut self, key: &Key) {
-        if let Some(e) = self.entries.get(key).copied() {
+        if let Some((_, e)) = self.entries.get(&pack(key)).copied() {
             self.unlink(key, &e);
             self.changed = true;
         }
@@ -230,8 +273,8 @@ impl MacTable {
             .values()
             .filter(|k| {
                 self.entries
-                    .get(*k)
-                    .is_some_and(|e| now_ms >= e.last_seen_ms.saturating_add(self.idle_ms))
+                    .get(&pack(k))
+                    .is_some_and(|(_, e)| now_ms >= e.last_seen_ms.saturating_add(self.idle_ms))
             })
             .copied()
             .collect();
@@ -246,7 +289,7 @@ impl MacTable {
     pub fn next_expiry_ms(&self) -> Option<u64> {
         self.entries
             .values()
-            .map(|e| e.last_seen_ms.saturating_add(self.idle_ms))
+            .map(|(_, e)| e.last_seen_ms.saturating_add(self.idle_ms))
             .min()
     }
 
@@ -284,7 +327,7 @@ impl MacTable {
         self.lru
             .values()
             .filter_map(|k| {
-                self.entries.get(k).map(|e| FdbEntry {
+                self.entries.get(&pack(k)).map(|(_, e)| FdbEntry {
                     port: e.port,
                     vlan: k.0,
                     mac: k.1,
@@ -309,6 +352,13 @@ mod tests {
         assert_eq!(t.learn(mac(1), 0, OfpPort(1), 0), LearnOutcome::Learned);
         assert!(!t.changed());
         assert_eq!(t.learn(mac(1), 0, OfpPort(1), 10), LearnOutcome::Refreshed);
+        assert_eq!(t.entries(10)[0].age_s, Some(0));
+        // A refresh within a second is skipped; a later one counts.
+        assert_eq!(
+            t.learn(mac(1), 0, OfpPort(1), 5000),
+            LearnOutcome::Refreshed
+        );
+        assert_eq!(t.entries(6000)[0].age_s, Some(1));
         assert!(!t.changed());
         assert_eq!(t.lookup(mac(1), 0), Some(OfpPort(1)));
         assert_eq!(t.lookup(mac(1), 10), None);
@@ -400,8 +450,8 @@ mod tests {
         let mut t = MacTable::default();
         t.learn(mac(1), 0, OfpPort(1), 0);
         t.learn(mac(2), 5, OfpPort(2), 0);
-        t.learn(mac(1), 0, OfpPort(1), 0);
-        let e = t.entries(0);
+        t.learn(mac(1), 0, OfpPort(1), 2000);
+        let e = t.entries(2000);
         assert_eq!(
             e.iter().map(|e| e.mac).collect::<Vec<_>>(),
             [mac(2), mac(1)]

@@ -24,6 +24,11 @@
 //! ports back to (bridge, OpenFlow port), so an upcall finds its bridge; a miss on a port
 //! no bridge owns gets a drop flow for its exact key.
 //!
+//! NORMAL switches only between ports that belong to a *bundle* ([`Ofproto::bundle_set`],
+//! one per configured port, with its VLAN mode): as in OVS, a packet from a port without
+//! one is dropped ("no input bundle"), and flooding goes to bundles. The bridge layer makes
+//! a bundle for every port it adds.
+//!
 //! # Flow tables
 //!
 //! Each bridge keeps a [`TableSet`](crate::TableSet) in an `Arc`, replaced on every change
@@ -46,7 +51,9 @@
 //! held only to clone or swap an `Arc`, never while taking another lock. Otherwise the
 //! order is: the ukey map, then one ukey's state, then a bridge's MAC table, then the
 //! revalidator's `rounds`, then its `ctl`. No lock is held across a datapath call, except
-//! one ukey's state while the revalidator decides that ukey's fate.
+//! one ukey's state while the revalidator decides that ukey's fate, and the class's map
+//! of backers while a backer's datapath is opened (so that two bridges constructed at
+//! once share one backer; only construction and the `*/show` commands take it).
 //!
 //! # Time
 //!
@@ -94,7 +101,7 @@ use crate::error::{Error, Result};
 use crate::provider::{Ofproto, OfprotoClass};
 use backer::{Backer, BackerShared, DumpStats, RevalCtl, Rounds, UpcallCounters};
 
-pub use bridge::OfprotoDpif;
+pub use bridge::{OfprotoDpif, Translation};
 pub use show::format_fdb;
 pub use upcall::UPCALL_MAX_BATCH;
 pub use xlate::{MAX_DEPTH, MAX_RESUBMITS, XlateError};
@@ -187,6 +194,18 @@ impl OfprotoDpifClass {
             backers: Mutex::new(BTreeMap::new()),
             next_thread_id: AtomicU32::new(1),
         }
+    }
+
+    /// As [`OfprotoClass::construct`], but returns the concrete bridge (for
+    /// [`OfprotoDpif::translate`] and other ofproto-dpif specifics).
+    ///
+    /// # Errors
+    ///
+    /// Errors of opening or creating the datapath and starting its threads;
+    /// [`Error::Invalid`] if a bridge of that name exists on the datapath.
+    pub fn construct_dpif(&self, name: &str, dp_type: &str) -> Result<OfprotoDpif> {
+        let backer = self.open_backer(dp_type)?;
+        OfprotoDpif::new(name, dp_type, backer)
     }
 
     fn live_backers(&self) -> Vec<Arc<Backer>> {
@@ -322,7 +341,8 @@ impl OfprotoClass for OfprotoDpifClass {
 
     /// Keys: `flow-limit` (default 200000), `max-idle` (ms, default 10000, at least 500),
     /// `max-revalidator` (ms, default 500, at least 100), `n-handler-threads` (kernel-style
-    /// datapaths opened afterwards); the rest goes to every datapath's `set_config`.
+    /// datapaths opened afterwards); `n-revalidator-threads` is ignored (one revalidator per
+    /// datapath). The whole map also goes to every datapath's `set_config`.
     fn set_global_config(&self, other_config: &Options) -> Result<()> {
         let flow_limit = parse_u64(other_config, "flow-limit")?;
         let max_idle = parse_u64(other_config, "max-idle")?;
@@ -359,8 +379,7 @@ impl OfprotoClass for OfprotoDpifClass {
     }
 
     fn construct(&self, name: &str, dp_type: &str) -> Result<Box<dyn Ofproto>> {
-        let backer = self.open_backer(dp_type)?;
-        Ok(Box::new(OfprotoDpif::new(name, dp_type, backer)?))
+        Ok(Box::new(self.construct_dpif(name, dp_type)?))
     }
 
     fn type_run(&self) {
@@ -396,8 +415,16 @@ impl OfprotoClass for OfprotoDpifClass {
         }
         Ok(bs
             .iter()
-            .map(|b| show::dump_flows(&b.shared, verbose))
+            .map(|b| show::dump_flows(&b.shared, verbose, None))
             .collect())
+    }
+
+    fn dump_bridge_flows(&self, bridge: &str, verbose: bool) -> Result<String> {
+        self.live_backers()
+            .iter()
+            .find(|b| b.shared.bridge(bridge).is_some())
+            .map(|b| show::dump_flows(&b.shared, verbose, Some(bridge)))
+            .ok_or_else(|| Error::Invalid(format!("{bridge}: no such bridge")))
     }
 
     fn dp_show(&self, dp_name: Option<&str>, with_stats: bool) -> Result<String> {

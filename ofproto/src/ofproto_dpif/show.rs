@@ -122,12 +122,22 @@ pub(crate) fn upcall_show(b: &BackerShared, out: &mut String) {
     let _ = writeln!(out, "  {}: (keys {})", b.revalidator_id, b.n_ukeys());
 }
 
-/// `dpctl/dump-flows [-m]`'s text for one backer's datapath.
-pub(crate) fn dump_flows(b: &BackerShared, verbose: bool) -> String {
+/// `dpctl/dump-flows [-m]`'s text for one backer's datapath; with `bridge`, only the
+/// flows whose input port belongs to that bridge and no header (`dpif/dump-flows`).
+pub(crate) fn dump_flows(b: &BackerShared, verbose: bool, bridge: Option<&str>) -> String {
     let mut out = String::new();
-    if b.callback_mode.load(Ordering::Acquire) {
+    if bridge.is_none() && b.callback_mode.load(Ordering::Acquire) {
         out.push_str("flow-dump from the main thread:\n");
     }
+    let ports = b.ports.read().clone();
+    let keep = |f: &dpif::DpifFlow| match bridge {
+        None => true,
+        Some(name) => f
+            .key
+            .as_ref()
+            .and_then(|k| ports.get(&k.in_port))
+            .is_some_and(|o| o.bridge.name == name),
+    };
     let names: std::collections::HashMap<u32, String> = b
         .dpif
         .port_dump()
@@ -145,7 +155,7 @@ pub(crate) fn dump_flows(b: &BackerShared, verbose: bool) -> String {
     opts.userdata = Some(&ud);
     let now = monotonic_ms();
     if let Ok(it) = b.dpif.flow_dump(false) {
-        for f in it.flatten() {
+        for f in it.flatten().filter(|f| keep(f)) {
             out.push_str(&format_dpif_flow(&f, now, &opts));
             out.push('\n');
         }

@@ -357,6 +357,21 @@ fn explicit_flows_priority_and_goto_table() {
     env.send(2, &arp(B));
     env.expect_none(1);
     env.expect_none(3);
+    // Overlap checking and bad actions are refused with an error; nothing changes.
+    let fm = ofctl::parse_flow_mod(
+        "priority=10,dl_type=0x0800,check_overlap,actions=output:3",
+        FlowModCommand::Add,
+        None,
+    )
+    .unwrap();
+    assert_eq!(env.br.flow_mod(&fm).unwrap_err(), crate::Error::Overlap);
+    let fm =
+        ofctl::parse_flow_mod("table=1,actions=goto_table:0", FlowModCommand::Add, None).unwrap();
+    assert!(matches!(
+        env.br.flow_mod(&fm),
+        Err(crate::Error::BadGotoTable { .. })
+    ));
+    assert_eq!(env.br.rules(&RuleQuery::default()).len(), 3);
     // Counters reach the rules.
     env.reval();
     let r = env.br.rules(&RuleQuery::default());
@@ -779,4 +794,52 @@ fn destruct_deletes_the_datapath() {
     let Env { br, dpclass, .. } = env;
     br.destruct(true);
     assert!(dpclass.open("ovs-dummy", false).is_err());
+}
+
+#[test]
+fn verbose_dump_names_ports() {
+    let env = Env::new(2);
+    env.send(1, &arp(A));
+    env.expect(2, 1);
+    let text = env.class.dump_dp_flows(Some("ovs-dummy"), true).unwrap();
+    let line = text.lines().nth(1).unwrap();
+    assert!(line.starts_with("ufid:"), "{line}");
+    assert!(
+        line.contains(", skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),recirc_id(0),dp_hash(0/0),in_port(p1),packet_type(ns=0,id=0),eth(src=02:00:00:00:01:01,dst=ff:ff:ff:ff:ff:ff),eth_type(0x0806),"),
+        "{line}"
+    );
+    assert!(line.ends_with(", dp:ovs, actions:p2"), "{line}");
+    assert!(env.class.dump_dp_flows(Some("nosuch"), false).is_err());
+    let br = env.class.dump_bridge_flows("br0", false).unwrap();
+    assert!(br.starts_with("recirc_id(0),in_port(1),"), "{br}");
+    assert_eq!(br.lines().count(), 1);
+    assert!(env.class.dump_bridge_flows("br9", false).is_err());
+    assert!(
+        env.class
+            .dump_dp_flows(Some("dummy@ovs-dummy"), false)
+            .is_ok()
+    );
+}
+
+#[test]
+fn trace_with_a_packet_learns() {
+    let env = Env::new(2);
+    let f = ofctl::parse_flow(
+        "in_port=1,dl_src=02:00:00:00:01:01,dl_dst=02:00:00:00:02:02",
+        None,
+    )
+    .unwrap();
+    let pkt = Packet::from_slice(&arp(A));
+    let t = env.br.trace(&f, Some(&pkt)).unwrap();
+    assert!(
+        t.contains("    NORMAL\n     -> learned that 02:00:00:00:01:01 is on port p1 in VLAN 0\n     -> no learned MAC for destination, flooding\n"),
+        "{t}"
+    );
+    assert_eq!(env.br.fdb().len(), 1);
+    // Without a packet, nothing is learned and no flow is installed.
+    let g = ofctl::parse_flow("in_port=2,dl_src=02:00:00:00:02:02", None).unwrap();
+    let t = env.br.trace(&g, None).unwrap();
+    assert!(!t.contains("learned that"), "{t}");
+    assert_eq!(env.br.fdb().len(), 1);
+    assert!(env.flows().is_empty());
 }

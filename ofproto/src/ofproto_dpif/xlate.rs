@@ -187,13 +187,16 @@ pub(crate) struct XlateOut {
 }
 
 impl XlateOut {
-    /// The megaflow mask for the datapath: the wildcards, plus the VLAN presence bits
-    /// (a datapath flow always tells tagged from untagged packets; OVS's dpif-netdev forces
-    /// the same) and the packet type.
+    /// The megaflow mask for the datapath: the wildcards, plus the VLAN presence bits and
+    /// TPIDs (a datapath flow always tells tagged from untagged packets and 802.1Q from
+    /// 802.1ad, as OVS's netlink masks and dpif-netdev do), the input port and the packet
+    /// type.
     pub(crate) fn dp_mask(&self) -> odp::FlowKey {
         let mut m = self.wc.to_dp_mask();
-        m.vlans[0].tci |= odp::vlan::CFI;
-        m.vlans[1].tci |= odp::vlan::CFI;
+        for v in &mut m.vlans {
+            v.tci |= odp::vlan::CFI;
+            v.tpid = u16::MAX;
+        }
         m.in_port = u32::MAX;
         m
     }

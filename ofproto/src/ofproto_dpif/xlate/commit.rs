@@ -188,8 +188,14 @@ fn commit_attr(
     }
     let exact = (0..n).all(|i| mask[i] == a.locs[i].value_mask());
     if a.maskable && !exact {
+        // Values outside the mask are zeroed, so that every packet of the megaflow gets
+        // the same actions.
+        let mut value = [0u128; 8];
+        for i in 0..n {
+            value[i] = key[i] & mask[i];
+        }
         out.push(odp::Action::SetMasked {
-            value: (a.build)(&key[..n]),
+            value: (a.build)(&value[..n]),
             mask: (a.build)(&mask[..n]),
         });
     } else {
