@@ -261,6 +261,33 @@ impl Switch {
             .map_err(|e| e.to_string())
     }
 
+    /// `dpif/dump-flows [-m] [--names|--no-names] BRIDGE`: the datapath flows whose input
+    /// port belongs to the bridge.
+    ///
+    /// # Errors
+    ///
+    /// `no such bridge`; an unknown option.
+    pub fn cmd_dpif_dump_flows(&self, args: &[String]) -> Reply {
+        let mut verbose = false;
+        let mut bridge = None;
+        for a in args {
+            match a.as_str() {
+                "-m" | "--more" => verbose = true,
+                "--names" | "--no-names" => {}
+                s if s.starts_with('-') => return Err(format!("{s}: unknown option")),
+                s if bridge.is_none() => bridge = Some(s),
+                s => return Err(format!("{s}: too many arguments")),
+            }
+        }
+        let bridge = bridge.ok_or_else(|| "no such bridge".to_owned())?;
+        if self.ofproto(bridge).is_none() {
+            return Err("no such bridge".to_owned());
+        }
+        self.class()
+            .dump_bridge_flows(bridge, verbose)
+            .map_err(|e| e.to_string())
+    }
+
     /// `dpctl/show [-s] [DP]`: the datapath, its ports, and with `-s` their counters.
     ///
     /// # Errors

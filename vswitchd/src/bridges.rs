@@ -13,7 +13,8 @@
 //!   notices interfaces that vanish underneath and records their error.
 //! * It answers the bridge layer's `ovs-appctl` commands: `reload`, `bridge/show`,
 //!   `bridge/dump-flows`, `ofproto/list`, `ofproto/trace`, `fdb/show`, `fdb/flush`,
-//!   `dpif/show`, `dpctl/show`, `dpctl/dump-flows`, `upcall/show`, `revalidator/wait`.
+//!   `dpif/show`, `dpif/dump-flows`, `dpctl/show`, `dpctl/dump-flows`, `upcall/show`,
+//!   `revalidator/wait`.
 //! * It adds `bridges`, `ports`, `rules` and the ofproto class's numbers to `memory/show`,
 //!   and counts `bridge_reconfigure`, `config_reload` and `config_error` in coverage.
 //! * On exit it destroys the bridges; `exit --cleanup` also deletes what they made in their
@@ -34,7 +35,7 @@ use crate::unixctl::{CommandQueue, Request, UNLIMITED, Unixctl};
 pub const REVALIDATOR_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The commands answered from the component's `run`: name, usage, min and max arguments.
-const QUEUED: [(&str, &str, usize, usize); 11] = [
+const QUEUED: [(&str, &str, usize, usize); 12] = [
     ("reload", "(re-read the configuration file)", 0, 0),
     ("bridge/show", "", 0, 0),
     ("bridge/dump-flows", "[--offload-stats] bridge", 1, 2),
@@ -48,6 +49,12 @@ const QUEUED: [(&str, &str, usize, usize); 11] = [
     ("fdb/show", "bridge", 1, 1),
     ("fdb/flush", "[bridge]", 0, 1),
     ("dpif/show", "", 0, 0),
+    (
+        "dpif/dump-flows",
+        "[-m] [--names | --no-names] bridge",
+        1,
+        3,
+    ),
     ("dpctl/show", "[-s] [dp...]", 0, UNLIMITED),
     (
         "dpctl/dump-flows",
@@ -198,6 +205,7 @@ impl BridgeComponent {
             "fdb/show" => self.switch.cmd_fdb_show(arg(0).unwrap_or_default()),
             "fdb/flush" => self.switch.cmd_fdb_flush(arg(0)),
             "dpif/show" => self.switch.cmd_dpif_show(),
+            "dpif/dump-flows" => self.switch.cmd_dpif_dump_flows(&args),
             "dpctl/show" => self.switch.cmd_dpctl_show(&args),
             "dpctl/dump-flows" => self.switch.cmd_dpctl_dump_flows(&args),
             "upcall/show" => self.switch.cmd_upcall_show(),

@@ -122,6 +122,11 @@ fn bridge_commands_and_their_errors() {
     let flows = d.call("dpctl/dump-flows", &["-m"]).unwrap();
     assert!(flows.starts_with("flow-dump from "), "{flows}");
     assert!(d.call("dpctl/dump-flows", &["--bogus"]).is_err());
+    assert!(d.call("dpif/dump-flows", &["br0"]).is_ok());
+    assert_eq!(
+        d.call("dpif/dump-flows", &["-m", "nosuch"]),
+        Err("no such bridge\n".into())
+    );
     assert!(
         d.call("dpctl/show", &["-s"])
             .unwrap()
