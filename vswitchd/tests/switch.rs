@@ -31,6 +31,7 @@ const SECS_10: Duration = Duration::from_secs(10);
 #[test]
 fn ping_and_tcp_with_offloads_on_and_off() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     tests::require!(tests::have("ethtool"), "needs ethtool");
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
@@ -62,6 +63,7 @@ fn ping_and_tcp_with_offloads_on_and_off() {
 #[test]
 fn three_hosts_learning_then_unicast() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
     let h2 = Host::new("sw2", "10.0.0.2");
@@ -120,6 +122,7 @@ fn three_hosts_learning_then_unicast() {
 #[test]
 fn ports_come_and_go_at_run_time() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
     let _h2 = Host::new("sw2", "10.0.0.2");
@@ -155,6 +158,7 @@ fn ports_come_and_go_at_run_time() {
 #[test]
 fn a_bad_edit_is_refused_and_forwarding_goes_on() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
     let _h2 = Host::new("sw2", "10.0.0.2");
@@ -188,6 +192,7 @@ fn a_bad_edit_is_refused_and_forwarding_goes_on() {
 #[test]
 fn a_deleted_veth_reports_its_error_the_rest_forwards_and_it_comes_back() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     let _ns = switch_netns();
     let h1 = Host::new("sw1", "10.0.0.1");
     let _h2 = Host::new("sw2", "10.0.0.2");
@@ -227,6 +232,7 @@ fn a_deleted_veth_reports_its_error_the_rest_forwards_and_it_comes_back() {
 #[test]
 fn vlan_access_ports_are_apart_and_a_trunk_carries_both() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     let ns = switch_netns();
     // h1 in VLAN 10 and h2 in VLAN 20, in the same subnet, yet apart.
     let h1 = Host::new("sw1", "10.0.10.1");
@@ -300,6 +306,7 @@ tag = 20
 #[test]
 fn debian_ovs_appctl_drives_the_switch() {
     tests::require_root!();
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
     tests::require!(
         tests::have("ovs-appctl"),
         "needs ovs-appctl (Debian's openvswitch-common)"
