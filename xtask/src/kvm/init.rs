@@ -78,7 +78,21 @@ if [ "$MODE" = run ]; then
   mount --rbind /proc /host/proc
   mount --rbind /sys /host/sys
   mount --rbind /dev /host/dev
+  # Fresh tmpfs on /tmp, /run and /var/tmp, but the folders the job needs from there (a
+  # checkout under /tmp, say) are carried over from the host.
+  mkdir -p /kvkeep; n=0
+  while read -r dir; do
+    [ -n "$dir" ] || continue
+    mkdir -p "/kvkeep/$n" && mount --bind "/host$dir" "/kvkeep/$n" || say "keeping $dir failed"
+    n=$((n+1))
+  done < /kvjob/keepdirs
   for d in /tmp /run /var/tmp; do mount -t tmpfs tmpfs "/host$d" || say "tmpfs on $d failed"; done
+  n=0
+  while read -r dir; do
+    [ -n "$dir" ] || continue
+    mkdir -p "/host$dir" && mount --move "/kvkeep/$n" "/host$dir" || say "restoring $dir failed"
+    n=$((n+1))
+  done < /kvjob/keepdirs
   mkdir -p "/host$JOB"
   mount --bind /kvjob "/host$JOB" || {{ say "job bind mount failed"; finish; }}
   while read -r tag dir; do

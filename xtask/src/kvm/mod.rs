@@ -180,6 +180,38 @@ fn job_script(commands: &[Vec<String>]) -> Result<String> {
     Ok(s)
 }
 
+/// The folders under the guest's fresh tmpfs mounts (`/tmp`, `/run`, `/var/tmp`) that the
+/// job needs from the host: the current folder and those of the programs it runs. One per
+/// line, outermost first, without duplicates or folders inside another listed one.
+fn keep_dirs(commands: &[Vec<String>]) -> Result<String> {
+    let mut dirs: Vec<PathBuf> = vec![std::env::current_dir()?];
+    for cmd in commands {
+        if let Some(prog) = cmd.first() {
+            let p = Path::new(prog);
+            if let Some(parent) = p.parent().filter(|d| d.is_absolute()) {
+                dirs.push(fs::canonicalize(parent).unwrap_or_else(|_| parent.to_owned()));
+            }
+        }
+    }
+    Ok(keep_list(dirs))
+}
+
+fn keep_list(mut dirs: Vec<PathBuf>) -> String {
+    let volatile = [Path::new("/tmp"), Path::new("/run"), Path::new("/var/tmp")];
+    dirs.retain(|d| volatile.iter().any(|v| d.starts_with(v) && d != v));
+    dirs.sort();
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for d in dirs {
+        if !kept.iter().any(|k| d.starts_with(k)) {
+            kept.push(d);
+        }
+    }
+    kept.iter()
+        .filter_map(|d| d.to_str())
+        .map(|d| format!("{d}\n"))
+        .collect()
+}
+
 fn accel_args(accel: &str) -> Result<Vec<&'static str>> {
     let accel = if accel == "auto" {
         let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -230,6 +262,7 @@ fn run_job(
         rwdirs.push_str(&format!("kvrw{n} {d}\n"));
     }
     fs::write(job.join("rwdirs"), rwdirs)?;
+    fs::write(job.join("keepdirs"), keep_dirs(commands)?)?;
     let console = job.join("console.log");
 
     let mut q = Command::new("qemu-system-x86_64");
@@ -449,5 +482,17 @@ mod tests {
         assert!(s.contains("/bin/a 'x y'\nr=$?; [ \"$rc\" = 0 ] && rc=$r\n"));
         assert!(s.contains("/bin/b\n"));
         assert!(s.ends_with("exit $rc\n"));
+    }
+
+    #[test]
+    fn folders_under_the_guest_tmpfs_are_kept() {
+        let list = keep_list(vec![
+            PathBuf::from("/tmp/ci/target/debug/deps"),
+            PathBuf::from("/tmp/ci"),
+            PathBuf::from("/work/main"),
+            PathBuf::from("/var/tmp/x"),
+            PathBuf::from("/tmp"),
+        ]);
+        assert_eq!(list, "/tmp/ci\n/var/tmp/x\n");
     }
 }
