@@ -33,6 +33,7 @@
 compile_error!("the netdev crate supports Linux only");
 
 mod batch;
+pub mod csum;
 pub mod dummy;
 mod error;
 mod ethaddr;

@@ -14,6 +14,7 @@
 //! here panics on malformed frames: they give an [`OffloadError`] and are dropped.
 
 use crate::batch::PacketBatch;
+use crate::csum;
 use crate::packet::Packet;
 use crate::provider::OffloadCaps;
 
@@ -239,36 +240,10 @@ pub enum OffloadError {
     Unsupported,
 }
 
-/// Adds `data` as big-endian 16-bit words to a one's complement sum (not yet folded).
-fn sum16(data: &[u8], init: u64) -> u64 {
-    let mut sum = init;
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        sum += (w >> 48) + ((w >> 32) & 0xffff) + ((w >> 16) & 0xffff) + (w & 0xffff);
-    }
-    let mut words = chunks.remainder().chunks_exact(2);
-    for w in &mut words {
-        sum += u64::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    if let [last] = words.remainder() {
-        sum += u64::from(*last) << 8;
-    }
-    sum
-}
-
-/// Folds a one's complement sum to 16 bits.
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    // The loop leaves at most 16 bits.
-    u16::try_from(sum).unwrap_or(0xffff)
-}
-
-/// The one's complement checksum of `data` on top of `init`, as written in a header.
-fn checksum(data: &[u8], init: u64) -> u16 {
-    !fold(sum16(data, init))
+/// The one's complement checksum of `data` on top of the folded sum `init`, as written in a
+/// header.
+fn checksum(data: &[u8], init: u16) -> u16 {
+    !csum::add(csum::sum(data), init)
 }
 
 fn be16(d: &[u8], at: usize) -> Result<u16, OffloadError> {
@@ -366,19 +341,20 @@ fn layout(data: &[u8], proto: u8) -> Result<Layout, OffloadError> {
     })
 }
 
-/// The pseudo-header sum of an L4 segment of `l4_len` bytes.
-fn pseudo_sum(d: &[u8], lay: &Layout, proto: u8, l4_len: usize) -> Result<u64, OffloadError> {
+/// The folded pseudo-header sum of an L4 segment of `l4_len` bytes.
+fn pseudo_sum(d: &[u8], lay: &Layout, proto: u8, l4_len: usize) -> Result<u16, OffloadError> {
     let addrs = if lay.ipv4 {
         d.get(lay.l3 + 12..lay.l3 + 20)
     } else {
         d.get(lay.l3 + 8..lay.l3 + 40)
     }
     .ok_or(OffloadError::Truncated)?;
-    let len = u64::try_from(l4_len).map_err(|_| OffloadError::Truncated)?;
-    Ok(sum16(
-        addrs,
-        u64::from(proto) + (len & 0xffff) + (len >> 16),
-    ))
+    let len = u32::try_from(l4_len).map_err(|_| OffloadError::Truncated)?;
+    let mut s = csum::add(csum::sum(addrs), u16::from(proto));
+    for w in len.to_be_bytes().chunks_exact(2) {
+        s = csum::add(s, u16::from_be_bytes([w[0], w[1]]));
+    }
+    Ok(s)
 }
 
 /// Fills in `pkt`'s partial L4 checksum (see [`Checksum::Partial`]) and marks it done.
@@ -727,7 +703,7 @@ mod tests {
         f.extend_from_slice(payload);
         // The pseudo-header sum, folded, not inverted: what CHECKSUM_PARTIAL leaves.
         let lay = layout(&f, proto).unwrap();
-        let ps = fold(pseudo_sum(&f, &lay, proto, l4_len).unwrap());
+        let ps = pseudo_sum(&f, &lay, proto, l4_len).unwrap();
         let at = l4 + if udp { 6 } else { 16 };
         f[at..at + 2].copy_from_slice(&ps.to_be_bytes());
         if !ipv6 {

@@ -64,7 +64,6 @@
 mod action;
 mod attr;
 mod convert;
-pub mod csum;
 pub mod execute;
 pub mod extract;
 pub mod hash;
@@ -101,6 +100,10 @@ pub use text::{
 };
 pub use tunnel::TunnelKey;
 pub use ufid::Ufid;
+
+/// The checksum helpers packet rewriting uses (they live in the netdev crate, which needs
+/// them for its software offload fallback).
+pub use netdev::csum;
 
 use std::fmt;
 

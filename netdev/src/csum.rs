@@ -6,7 +6,7 @@
 //! * *full*: the field holds the one's complement of the one's complement sum of the pseudo
 //!   header and the L4 segment. Changing covered data updates it with [`update`]
 //!   (RFC 1624 equation 3: `HC' = ~(~HC + ~m + m')`).
-//! * *partial* (`netdev::Checksum::Partial`, Linux's `CHECKSUM_PARTIAL`): the field holds the
+//! * *partial* ([`crate::Checksum::Partial`], Linux's `CHECKSUM_PARTIAL`): the field holds the
 //!   folded, **not** complemented, sum of the pseudo header only; whoever sends the packet
 //!   sums the segment and writes the complement. Changing the pseudo header (an address)
 //!   updates it with [`update_partial`] (`S' = S + ~m + m'`); changing the segment itself
