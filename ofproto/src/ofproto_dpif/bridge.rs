@@ -87,14 +87,14 @@ impl std::fmt::Debug for OfprotoDpif {
     }
 }
 
-/// The hidden rules of table 254 (OVS's `add_internal_flows`).
-fn add_internal_rules(t: &mut TableSet) -> Result<()> {
+/// The hidden rules of table 254 (OVS's `add_internal_flows`), created at `now_ms`.
+fn add_internal_rules(t: &mut TableSet, now_ms: u64) -> Result<()> {
     let mut add = |m: Match, priority: u32, actions: Vec<Action>| -> Result<()> {
         let mut fm = FlowMod::new(FlowModCommand::Add, m);
         fm.table_id = TABLE_INTERNAL;
         fm.priority = priority;
         fm.actions = actions;
-        t.flow_mod(&fm, 0, Origin::Internal).map(|_| ())
+        t.flow_mod(&fm, now_ms, Origin::Internal).map(|_| ())
     };
     let reg0 = |v: u32| {
         let mut m = Match::catchall();
@@ -132,7 +132,7 @@ impl OfprotoDpif {
     pub(crate) fn new(name: &str, dp_type: &str, backer: Arc<Backer>) -> Result<OfprotoDpif> {
         let now = monotonic_ms();
         let mut tables = TableSet::new();
-        add_internal_rules(&mut tables)?;
+        add_internal_rules(&mut tables, now)?;
         tables.flow_mod(&normal_flow_mod(), now, Origin::OpenFlow)?;
         let tables = Arc::new(tables);
         let shared = Arc::new(BridgeShared {

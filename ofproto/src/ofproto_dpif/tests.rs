@@ -843,3 +843,23 @@ fn trace_with_a_packet_learns() {
     assert_eq!(env.br.fdb().len(), 1);
     assert!(env.flows().is_empty());
 }
+
+#[test]
+fn hidden_rules_are_as_old_as_the_bridge() {
+    let before = monotonic_ms();
+    let env = Env::new(1);
+    let rules = env.br.all_rules(true);
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.table_id == crate::table::TABLE_INTERNAL)
+    );
+    for r in rules {
+        assert!(
+            r.created_ms >= before,
+            "rule in table {} created at {} ms, before the bridge ({before} ms)",
+            r.table_id,
+            r.created_ms
+        );
+    }
+}
