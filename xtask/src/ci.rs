@@ -63,6 +63,11 @@ pub fn run(args: &[String]) -> Result<()> {
         let mut c = cargo();
         c.args(["bench", "--workspace", "--no-run"]);
         step("cargo bench --no-run", c)?;
+
+        // The fuzz targets are built, not run: fuzzing happens by hand (`cargo fuzz run`).
+        let mut c = cargo();
+        c.args(["build", "-p", "rovs-fuzz"]);
+        step("fuzz targets built", c)?;
     }
     eprintln!("\nxtask ci: all steps passed");
     Ok(())

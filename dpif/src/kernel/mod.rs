@@ -51,3 +51,28 @@ mod upcall;
 
 pub use dp::{DpifNetlink, DpifNetlinkClass, VportInfo, available};
 pub use msg::VportStats;
+
+/// Entry points for the fuzz targets in `fuzz/`: not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::msg::{DpAttr, FlowAttr, PacketAttr, VportAttr};
+    use super::nl::{Msg, parse_attrs, parse_datagram};
+
+    /// Parses `buf` as a datagram from the kernel, and every reply in it as each of the
+    /// datapath, vport, flow and packet attribute sets, as replies and upcalls are parsed.
+    /// Returns how many messages parsed; never panics.
+    pub fn parse_datagram_all(buf: &[u8]) -> usize {
+        let Ok(msgs) = parse_datagram(buf) else {
+            return 0;
+        };
+        for m in &msgs {
+            if let Msg::Reply(r) = m {
+                let _ = parse_attrs::<DpAttr>("fuzz", &r.attrs);
+                let _ = parse_attrs::<VportAttr>("fuzz", &r.attrs);
+                let _ = parse_attrs::<FlowAttr>("fuzz", &r.attrs);
+                let _ = parse_attrs::<PacketAttr>("fuzz", &r.attrs);
+            }
+        }
+        msgs.len()
+    }
+}
