@@ -8,6 +8,13 @@
 //! internal port and the switch sides of the veth pairs all live there; each host is an
 //! `ip netns` namespace of its own. What the daemon says (`ovs-appctl`) is cross-checked with
 //! what the kernel says (Debian's `ovs-dpctl`).
+//!
+//! The daemon uses the dispatch mode the kernel offers (per-CPU on the guest's kernel). There
+//! is no per-vport variant: nothing in the configuration forces that mode, and when it was
+//! forced for a try, upcalls were lost as soon as Debian's `ovs-dpctl` had opened the
+//! datapath (it renegotiates the datapath's features, presumably back to per-CPU dispatch,
+//! which leaves no PID for the upcalls). dpif-netlink's per-vport dispatch is tested in
+//! `tests/tests/kernel.rs`.
 
 mod common;
 
@@ -98,6 +105,29 @@ fn from_port(line: &str, port: u32) -> bool {
     line.contains(&format!("in_port({port}),"))
 }
 
+/// On a failure, prints what the daemon logged and what the kernel has (the test's files
+/// go with it, and the guest with them).
+struct ShowOnFailure<'a>(&'a Env);
+
+impl Drop for ShowOnFailure<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        eprintln!("---- vswitchd log ----\n{}", self.0.log());
+        for args in [&["show"][..], &["dump-flows"]] {
+            if let Ok(out) = std::process::Command::new("ovs-dpctl").args(args).output() {
+                eprintln!(
+                    "---- ovs-dpctl {} ----\n{}{}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn normal_bridge_on_the_kernel_datapath() {
     tests::require_kernel_datapath!();
@@ -114,6 +144,7 @@ fn normal_bridge_on_the_kernel_datapath() {
     let h2 = Host::new("ksw2", "10.0.0.2");
     let _h3 = Host::new("ksw3", "10.0.0.3");
     let env = Env::with_config(&config("standalone", &["ksw1", "ksw2", "ksw3"]));
+    let _diag = ShowOnFailure(&env);
     step("hosts made");
     let mut d = env.start(&[]);
     d.wait_ports(&["ksw1", "ksw2", "ksw3"]);
