@@ -5,8 +5,10 @@
 //! cannot see each other's datapaths, and everything a test made goes with its namespace.
 //! Results are cross-checked with Debian's `ovs-dpctl`.
 //!
-//! The whole switch (vswitchd bridges) on the kernel datapath is tested later, once vswitchd
-//! runs bridges.
+//! The whole switch on the kernel datapath (`vswitchd` with a `system` bridge: NORMAL
+//! forwarding, megaflows in the kernel, ports and rules that go take their flows with them)
+//! is tested in `vswitchd/tests/kernel_switch.rs`; `cargo xtask kernel-test` runs both in one
+//! guest (every test target named `kernel*`).
 
 use std::sync::Arc;
 

@@ -52,8 +52,8 @@ pub fn run(args: &[String]) -> Result<()> {
     c.args(["test", "--workspace"]);
     step("cargo test (unit, property, namespace tiers)", c)?;
 
-    // The kernel tier: dpif-netlink against openvswitch.ko in a QEMU guest. A guest that
-    // cannot run fails CI.
+    // The kernel tier: dpif-netlink and the whole switch against openvswitch.ko in a QEMU
+    // guest. A guest that cannot run fails CI.
     eprintln!("\n==== xtask ci: kernel-test (kernel VM)");
     let t = std::time::Instant::now();
     crate::kvm::kernel_test(&[])?;

@@ -28,8 +28,9 @@ const USAGE: &str = "usage: cargo xtask <task> [options]
 tasks:
   ci            format check, clippy, docs, all tests (root tiers included), benches built
   kernel-test [--bench] [--release] [--keep] [--verbose] [-- TEST-ARGS...]
-                build the kernel-tier tests and run them in a QEMU guest whose kernel has
-                openvswitch.ko (the guest is provisioned once and cached)
+                build the kernel-tier tests (test targets named kernel*: dpif-netlink,
+                and vswitchd on the kernel datapath) and run them in one QEMU guest whose
+                kernel has openvswitch.ko (the guest is provisioned once and cached)
   kvm-run BINARY [ARGS...]
                 run BINARY in that guest; exit with its status (125: the guest failed)
   demo          3 hosts in network namespaces, ping and TCP across our vswitchd (root;

@@ -98,6 +98,28 @@ pub(crate) struct UpcallCounters {
     pub not_installed: AtomicU64,
 }
 
+/// A log rate limit: at most [`LogLimit::BURST`] messages per [`LogLimit::WINDOW_MS`].
+#[derive(Debug, Default)]
+pub(crate) struct LogLimit {
+    /// The window's start (ms) and the messages logged in it.
+    window: Mutex<(u64, u32)>,
+}
+
+impl LogLimit {
+    const BURST: u32 = 5;
+    const WINDOW_MS: u64 = 10_000;
+
+    /// Whether a message may be logged at `now_ms`.
+    pub(crate) fn allow(&self, now_ms: u64) -> bool {
+        let mut w = self.window.lock();
+        if now_ms.saturating_sub(w.0) >= Self::WINDOW_MS {
+            *w = (now_ms, 0);
+        }
+        w.1 += 1;
+        w.1 <= Self::BURST
+    }
+}
+
 /// Statistics of the revalidator's dumps.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct DumpStats {
@@ -135,6 +157,8 @@ pub(crate) struct BackerShared {
     /// The flow limit in force (OVS's dynamic limit).
     pub flow_limit: AtomicU32,
     pub counters: UpcallCounters,
+    /// Limits the warnings of handler threads about refused operations.
+    pub op_warn_limit: LogLimit,
     pub dump_stats: Mutex<DumpStats>,
     pub ctl: Mutex<RevalCtl>,
     pub ctl_cv: Condvar,
@@ -383,5 +407,20 @@ impl Drop for Backer {
         if !self.shared.callback_mode.load(Ordering::Acquire) {
             let _ = self.shared.dpif.recv_set(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogLimit;
+
+    #[test]
+    fn log_limit_allows_a_burst_per_window() {
+        let l = LogLimit::default();
+        let t0 = 1_000_000;
+        assert!((0..5).all(|i| l.allow(t0 + i)));
+        assert!(!l.allow(t0 + 10));
+        assert!(!l.allow(t0 + 9_999));
+        assert!(l.allow(t0 + 10_000));
     }
 }

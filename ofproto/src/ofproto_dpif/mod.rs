@@ -273,6 +273,7 @@ impl OfprotoDpifClass {
             dump_seq: AtomicU64::new(0),
             flow_limit: AtomicU32::new(limit),
             counters: UpcallCounters::default(),
+            op_warn_limit: backer::LogLimit::default(),
             dump_stats: Mutex::new(DumpStats::default()),
             ctl: Mutex::new(RevalCtl::default()),
             ctl_cv: Condvar::new(),

@@ -36,9 +36,32 @@ struct FakeDp {
     recv_on: AtomicBool,
     n_handlers: AtomicU32,
     destroyed: AtomicBool,
+    /// Report masks as the kernel does: through netlink attributes without
+    /// `OVS_KEY_ATTR_PACKET_TYPE`.
+    kernel_masks: AtomicBool,
+}
+
+/// `mask` as the kernel reports it back for a flow with `key`: what the netlink attributes
+/// say once `OVS_KEY_ATTR_PACKET_TYPE` is left out (no packet type, no second VLAN).
+fn kernel_view_of_mask(key: &FlowKey, mask: &FlowKey) -> FlowKey {
+    let mut attrs = odp::mask_to_attrs(mask, key);
+    odp::strip_packet_type(&mut attrs);
+    odp::attrs_to_mask(&attrs, key).unwrap()
 }
 
 impl FakeDp {
+    fn new() -> FakeDp {
+        FakeDp {
+            st: Mutex::default(),
+            queue: Mutex::default(),
+            notifier: Notifier::new().unwrap(),
+            recv_on: AtomicBool::new(false),
+            n_handlers: AtomicU32::new(0),
+            destroyed: AtomicBool::new(false),
+            kernel_masks: AtomicBool::new(false),
+        }
+    }
+
     fn inject(&self, port: u32, bytes: &[u8]) {
         let mut p = Packet::from_slice(bytes);
         p.md.in_port = port;
@@ -176,7 +199,14 @@ impl Dpif for FakeDp {
         &self,
         _terse: bool,
     ) -> dpif::Result<Box<dyn Iterator<Item = dpif::Result<DpifFlow>> + '_>> {
-        let v: Vec<DpifFlow> = self.st.lock().flows.values().cloned().collect();
+        let mut v: Vec<DpifFlow> = self.st.lock().flows.values().cloned().collect();
+        if self.kernel_masks.load(Ordering::Acquire) {
+            for f in &mut v {
+                if let (Some(k), Some(m)) = (f.key, f.mask) {
+                    f.mask = Some(kernel_view_of_mask(&k, &m));
+                }
+            }
+        }
         Ok(Box::new(v.into_iter().map(Ok)))
     }
     fn recv_set(&self, enable: bool) -> dpif::Result<()> {
@@ -235,14 +265,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn recv_style_datapath() {
-    let dp = Arc::new(FakeDp {
-        st: Mutex::default(),
-        queue: Mutex::default(),
-        notifier: Notifier::new().unwrap(),
-        recv_on: AtomicBool::new(false),
-        n_handlers: AtomicU32::new(0),
-        destroyed: AtomicBool::new(false),
-    });
+    let dp = Arc::new(FakeDp::new());
     let netdevs = Arc::new(Registry::with_default_classes());
     let mut reg = DpifRegistry::new();
     reg.register(Arc::new(FakeClass { dp: dp.clone() }))
@@ -321,4 +344,88 @@ fn recv_style_datapath() {
     br.destruct(true);
     assert!(dp.destroyed.load(Ordering::Acquire));
     assert!(!dp.recv_on.load(Ordering::Acquire));
+}
+
+/// A bridge with ports p1..=p`n` (NORMAL, trunks) over `dp`.
+fn normal_bridge(
+    dp: &Arc<FakeDp>,
+    n: u32,
+) -> (OfprotoDpifClass, Box<dyn crate::Ofproto>, Arc<Registry>) {
+    let netdevs = Arc::new(Registry::with_default_classes());
+    let mut reg = DpifRegistry::new();
+    reg.register(Arc::new(FakeClass { dp: dp.clone() }))
+        .unwrap();
+    let class = OfprotoDpifClass::new(netdevs.clone(), Arc::new(reg));
+    let mut br = class.construct("br0", "").unwrap();
+    for i in 1..=n {
+        add_port(&mut *br, &netdevs, i);
+    }
+    (class, br, netdevs)
+}
+
+fn add_port(br: &mut dyn crate::Ofproto, netdevs: &Registry, i: u32) {
+    let dev = netdevs.open(&format!("p{i}"), "dummy").unwrap();
+    assert_eq!(br.port_add(dev, None).unwrap(), OfpPort(i));
+    br.bundle_set(
+        &format!("p{i}"),
+        Some(BundleSettings {
+            name: format!("p{i}"),
+            members: vec![OfpPort(i)],
+            vlan_mode: VlanMode::Trunk,
+            vlan: None,
+            trunks: None,
+        }),
+    )
+    .unwrap();
+}
+
+/// The kernel reports a flow's mask without the packet type and the second VLAN header the
+/// switch installed it with; revalidation must not take that for a mask too wide for the
+/// flow's new translation (it deleted every flow on any change, against the real kernel).
+#[test]
+fn revalidation_keeps_flows_whose_mask_the_datapath_spells_differently() {
+    let dp = Arc::new(FakeDp::new());
+    dp.kernel_masks.store(true, Ordering::Release);
+    let (class, mut br, netdevs) = normal_bridge(&dp, 2);
+    // Learn both MACs, then a unicast flow p1 -> p2.
+    dp.inject(2, &arp(B));
+    wait_until("B learned", || br.fdb().len() == 1);
+    let f = udp(B, A, [10, 0, 0, 2], 1, 2);
+    dp.inject(1, &f);
+    wait_until("A -> B installed", || dp.st.lock().flows.len() == 2);
+    let unicast = |dp: &FakeDp| -> Vec<(Ufid, Vec<odp::Action>)> {
+        dp.st
+            .lock()
+            .flows
+            .values()
+            .filter(|f| f.key.is_some_and(|k| k.eth_type == odp::eth_type::IPV4))
+            .map(|f| (f.ufid, f.actions.clone().unwrap()))
+            .collect()
+    };
+    let before = unicast(&dp);
+    assert_eq!(before.len(), 1, "{:?}", dp.st.lock().flows);
+    assert_eq!(before[0].1, vec![odp::Action::Output(OdpPort(2))]);
+    // A change that does not affect this flow: it stays as it is.
+    add_port(&mut *br, &netdevs, 3);
+    class.revalidator_wait(Duration::from_secs(5));
+    class.revalidator_wait(Duration::from_secs(5));
+    assert_eq!(unicast(&dp), before, "the flow was deleted or changed");
+    // A change that does: B's port goes, so A -> B floods to the ports left, in place.
+    br.port_del(OfpPort(2)).unwrap();
+    class.revalidator_wait(Duration::from_secs(5));
+    let after = unicast(&dp);
+    assert_eq!(after.len(), 1, "{:?}", dp.st.lock().flows);
+    assert_eq!(after[0].0, before[0].0);
+    assert_eq!(after[0].1, vec![odp::Action::Output(OdpPort(3))]);
+    // B's ARP flow came in on the deleted port: it is gone.
+    assert!(
+        dp.st
+            .lock()
+            .flows
+            .values()
+            .all(|f| f.key.is_some_and(|k| k.in_port != 2)),
+        "{:?}",
+        dp.st.lock().flows
+    );
+    br.destruct(true);
 }

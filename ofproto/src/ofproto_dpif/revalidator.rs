@@ -12,8 +12,10 @@
 //!   datapath holds more flows than the flow limit, 0 above twice the limit);
 //! * if anything translation reads changed since the flow was translated, translates its
 //!   key again: same actions → keep; other actions with a mask the flow already covers →
-//!   modify the flow's actions in place; a mask that needs bits the flow does not match
-//!   on → delete (the next packet makes a new one).
+//!   modify the flow's actions in place; a mask that needs bits the flow was not installed
+//!   with → delete (the next packet makes a new one). The comparison is with the mask the
+//!   flow was installed with, never the one a dump reports, which a datapath may spell its
+//!   own way.
 //!
 //! Deleted flows' last counters go to their rules too. Ukeys whose flow was missing from
 //! four dumps in a row are dropped. After the round the flow limit adapts to how long the
@@ -128,7 +130,7 @@ pub(crate) fn round(b: &BackerShared) {
                     pending.push(Some(uk));
                 }
                 Verdict::Modify(actions) => {
-                    let mask = f.mask.unwrap_or_else(|| uk.state.lock().mask);
+                    let mask = uk.state.lock().mask;
                     ops.push(DpifOp::Put(FlowPut {
                         flags: PutFlags::MODIFY,
                         key: uk.key,
@@ -226,11 +228,14 @@ fn judge(b: &BackerShared, uk: &Ukey, f: &DpifFlow, seq: u64, now: u64, max_idle
             )
         }
     };
-    let dp_mask = f.mask.unwrap_or(st.mask);
+    // Against the mask this switch installed, not the one the datapath reports: a datapath
+    // may say the same mask its own way (the kernel has no packet type for Ethernet flows, nor
+    // a second VLAN header for untagged ones), and a flow it narrowed matches at least as much
+    // as it was asked to (OVS compares with the ukey's mask too).
     let needs_more = wc_mask
         .words()
         .iter()
-        .zip(dp_mask.words())
+        .zip(st.mask.words())
         .any(|(n, d)| n & !d != 0);
     st.reval_seq = seq;
     st.rules = rules;

@@ -107,11 +107,20 @@ pub(crate) fn handle_batch(b: &BackerShared, batch: &mut Vec<Upcall>) {
     if ops.is_empty() {
         return;
     }
-    for r in b.dpif.operate(ops) {
+    let what: Vec<&'static str> = ops
+        .iter()
+        .map(|o| match o {
+            DpifOp::Put(_) => "put",
+            _ => "execute",
+        })
+        .collect();
+    for (r, what) in b.dpif.operate(ops).into_iter().zip(what) {
+        // Another handler installing the same flow first is no failure.
         if let Err(e) = r
             && !matches!(e, dpif::Error::Exists { .. })
+            && b.op_warn_limit.allow(dpif::monotonic_ms())
         {
-            tracing::debug!("{}: upcall operation failed: {e}", b.dpif.name());
+            tracing::warn!("{}: failed to {what} upcall: {e}", b.dpif.name());
         }
     }
 }

@@ -56,9 +56,18 @@ fn sweep_stale() {
 /// discovery or MLD frames that would show in the hosts' counters).
 pub fn switch_netns() -> tests::NetNs {
     let ns = tests::NetNs::new();
-    tests::run("sysctl", &["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-    tests::run("sysctl", &["-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
+    disable_ipv6_here();
     ns
+}
+
+/// Turns IPv6 off in the calling thread's network namespace, for the devices there and
+/// those made later. Written directly (the `/proc/sys/net` a thread opens is its own
+/// namespace's): no process to start, which counts in the emulated kernel VM.
+fn disable_ipv6_here() {
+    for conf in ["all", "default"] {
+        let path = format!("/proc/sys/net/ipv6/conf/{conf}/disable_ipv6");
+        std::fs::write(&path, "1").unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
 }
 
 /// Runs `cmd args` and returns its output, whatever its status.
@@ -93,21 +102,44 @@ impl Host {
             sw_port: sw_port.to_owned(),
             ip: ip.to_owned(),
         };
-        let peer = tests::unique_name("rvp");
+        // Few processes (each costs in the emulated kernel VM): IPv6 goes off first, from a
+        // thread, so eth0 is born without it; the peer is made in the host's namespace.
+        host.spawn(disable_ipv6_here).join().unwrap();
         tests::ip(&[
-            "link", "add", sw_port, "type", "veth", "peer", "name", &peer,
+            "link", "add", sw_port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
         ]);
-        tests::ip(&["link", "set", &peer, "netns", &ns]);
-        host.ip(&["link", "set", &peer, "name", "eth0"]);
-        host.exec_ok("sysctl", &["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-        host.exec_ok("sysctl", &["-qw", "net.ipv6.conf.default.disable_ipv6=1"]);
-        host.ip(&["link", "set", "lo", "up"]);
-        host.ip(&["link", "set", "eth0", "up"]);
+        let mut batch = String::from("link set lo up\nlink set eth0 up\n");
         if !ip.is_empty() {
-            host.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+            batch.push_str(&format!("addr add {ip}/24 dev eth0\n"));
         }
+        host.ip_batch(&batch);
         tests::ip(&["link", "set", sw_port, "up"]);
         host
+    }
+
+    /// Runs the `ip` commands of `batch` (one per line) in the host's namespace, in one
+    /// process, panicking on failure.
+    pub fn ip_batch(&self, batch: &str) {
+        let mut child = Command::new("ip")
+            .args(["-n", &self.ns, "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ip -batch");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(batch.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "ip -n {} -batch failed on {batch:?}: {}",
+            self.ns,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Runs `ip -n NS ARGS`, panicking on failure.

@@ -2,9 +2,11 @@
 //! kernel with `openvswitch.ko` loaded.
 //!
 //! * `cargo xtask kernel-test [--bench] [--release] [-- TEST-ARGS...]` builds the
-//!   kernel-tier test binaries (`cargo test -p tests --test kernel --no-run`), boots one
-//!   guest and runs them in it (with `--bench`, also the ignored `bench_*` tests, which print
-//!   figures).
+//!   kernel-tier test binaries, every test target named `kernel*` in the workspace
+//!   (`cargo test --workspace --test 'kernel*' --no-run`: dpif-netlink's `tests/kernel` and
+//!   the whole switch's `vswitchd/kernel_switch`, which also builds the `vswitchd` binary it
+//!   runs), boots one guest and runs them in it one after another (with `--bench`, also the
+//!   ignored `bench_*` tests, which print figures).
 //! * `cargo xtask kvm-run BINARY [ARGS...]` runs one binary in a guest and exits with its
 //!   status; usable as a cargo runner:
 //!   `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$PWD/target/debug/xtask kvm-run"`.
@@ -412,6 +414,10 @@ fn build_test_binaries(cargo_args: &[&str]) -> Result<Vec<String>> {
     Ok(bins)
 }
 
+/// The test targets of the kernel tier: every one whose name starts with `kernel` (a cargo
+/// target pattern).
+const KERNEL_TIER_TESTS: &str = "kernel*";
+
 /// `cargo xtask kernel-test [--bench] [--release] [--keep] [--verbose] [-- TEST-ARGS...]`.
 pub fn kernel_test(args: &[String]) -> Result<()> {
     let (flags, test_args) = match args.iter().position(|a| a == "--") {
@@ -431,7 +437,7 @@ pub fn kernel_test(args: &[String]) -> Result<()> {
         }
     }
     let t = Instant::now();
-    let mut cargo_args = vec!["-p", "tests", "--test", "kernel"];
+    let mut cargo_args = vec!["--workspace", "--test", KERNEL_TIER_TESTS];
     if release {
         cargo_args.push("--release");
     }
