@@ -14,8 +14,8 @@ use std::net::IpAddr;
 
 use super::OdpPort;
 use super::attr::{
-    KeyAttr, MAX_NEST_DEPTH, check_nla_len, emit_list, exact, key_attr_c_name, list_len,
-    parse_key_nla, raw_kind,
+    KeyAttr, MAX_NEST_DEPTH, check_nla_len, emit_list, encode_list_into, exact, key_attr_c_name,
+    list_len, parse_key_nla, raw_kind,
 };
 use super::uapi::*;
 use crate::error::{Error, Result};
@@ -933,20 +933,13 @@ pub fn encode_actions(actions: &[Action]) -> Result<Vec<u8>> {
 ///
 /// As [`encode_actions`]; `out` is unchanged then.
 pub fn encode_actions_into(actions: &[Action], out: &mut Vec<u8>) -> Result<()> {
-    for a in actions {
-        a.check_size()?;
-    }
-    let len = list_len(actions);
-    if u16::try_from(len + NLA_HEADER_SIZE).is_err() {
-        return Err(Error::TooBig {
-            op: "encode actions",
-            msg: format!("{len} bytes of actions do not fit a netlink attribute"),
-        });
-    }
-    let start = out.len();
-    out.resize(start + len, 0);
-    emit_list(actions, &mut out[start..]);
-    Ok(())
+    encode_list_into(
+        actions,
+        Action::check_size,
+        "encode actions",
+        "actions",
+        out,
+    )
 }
 
 /// Decodes the payload of `OVS_FLOW_ATTR_ACTIONS` (or `OVS_PACKET_ATTR_ACTIONS`).

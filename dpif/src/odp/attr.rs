@@ -660,19 +660,37 @@ pub fn encode_key_attrs(attrs: &[KeyAttr]) -> Result<Vec<u8>> {
 ///
 /// As [`encode_key_attrs`]; `out` is unchanged then.
 pub fn encode_key_attrs_into(attrs: &[KeyAttr], out: &mut Vec<u8>) -> Result<()> {
-    for a in attrs {
-        a.check_size()?;
+    encode_list_into(
+        attrs,
+        KeyAttr::check_size,
+        "encode flow key",
+        "key attributes",
+        out,
+    )
+}
+
+/// Appends `list` to `out` as consecutive attributes, after `check` accepted each item and
+/// the whole list was found to fit in one netlink attribute; `out` is unchanged on error.
+pub(crate) fn encode_list_into<T: Nla>(
+    list: &[T],
+    check: impl Fn(&T) -> Result<()>,
+    op: &'static str,
+    what: &str,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    for item in list {
+        check(item)?;
     }
-    let len = list_len(attrs);
+    let len = list_len(list);
     if u16::try_from(len + NLA_HEADER_SIZE).is_err() {
         return Err(Error::TooBig {
-            op: "encode flow key",
-            msg: format!("{len} bytes of key attributes do not fit a netlink attribute"),
+            op,
+            msg: format!("{len} bytes of {what} do not fit a netlink attribute"),
         });
     }
     let start = out.len();
     out.resize(start + len, 0);
-    emit_list(attrs, &mut out[start..]);
+    emit_list(list, &mut out[start..]);
     Ok(())
 }
 
