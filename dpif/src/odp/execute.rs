@@ -77,6 +77,26 @@ pub fn execute(pkt: Packet, key: &FlowKey, actions: &[Action], cb: &mut impl Exe
     run(pkt, &mut key, actions, cb, 0, None);
 }
 
+/// Runs the nested actions of a `sample` or `clone` (`what`) on `pkt`, one level deeper, on
+/// a copy of the key: what they change stays inside them. Past [`MAX_NESTING`] levels the
+/// nested actions are skipped.
+fn nested<C: ExecuteCallbacks>(
+    what: &str,
+    pkt: Packet,
+    key: &FlowKey,
+    actions: &[Action],
+    cb: &mut C,
+    depth: u32,
+    trunc: Option<u32>,
+) {
+    if depth >= MAX_NESTING {
+        tracing::debug!("{what} nested deeper than {MAX_NESTING}: skipped");
+        return;
+    }
+    let mut k = *key;
+    run(pkt, &mut k, actions, cb, depth + 1, trunc);
+}
+
 fn run<C: ExecuteCallbacks>(
     mut pkt: Packet,
     key: &mut FlowKey,
@@ -115,40 +135,32 @@ fn run<C: ExecuteCallbacks>(
                 if !sample_hit(*probability) {
                     continue;
                 }
-                if depth >= MAX_NESTING {
-                    tracing::debug!("sample nested deeper than {MAX_NESTING}: skipped");
-                    continue;
-                }
                 if last {
-                    run(pkt, key, actions, cb, depth + 1, trunc);
+                    nested("sample", pkt, key, actions, cb, depth, trunc);
                     return;
                 }
-                let mut k = *key;
-                run(
+                nested(
+                    "sample",
                     pkt.clone_packet(),
-                    &mut k,
+                    key,
                     actions,
                     cb,
-                    depth + 1,
+                    depth,
                     trunc.take(),
                 );
             }
             Action::Clone(actions) => {
-                if depth >= MAX_NESTING {
-                    tracing::debug!("clone nested deeper than {MAX_NESTING}: skipped");
-                    continue;
-                }
                 if last {
-                    run(pkt, key, actions, cb, depth + 1, trunc);
+                    nested("clone", pkt, key, actions, cb, depth, trunc);
                     return;
                 }
-                let mut k = *key;
-                run(
+                nested(
+                    "clone",
                     pkt.clone_packet(),
-                    &mut k,
+                    key,
                     actions,
                     cb,
-                    depth + 1,
+                    depth,
                     trunc.take(),
                 );
             }
