@@ -47,9 +47,12 @@ pub mod classifier;
 pub mod error;
 pub mod fields;
 pub mod flow;
+pub mod group;
 pub mod matching;
 pub mod ofctl;
+pub mod ofp;
 pub mod ofproto_dpif;
+pub mod packet_in;
 mod provider;
 pub mod rule;
 pub mod table;
@@ -59,6 +62,8 @@ pub use classifier::Classifier;
 pub use error::{Error, OfpError, Result};
 pub use fields::{Field, Prereq};
 pub use flow::{Flow, FlowWildcards, OfpPort};
+pub use group::{Bucket, GroupDesc, GroupMod, GroupModCommand, GroupStats, GroupType};
+pub use packet_in::PacketIn;
 pub use matching::Match;
 pub use provider::{
     BundleSettings, FailMode, FdbEntry, MacTableConfig, Ofproto, OfprotoClass, OfprotoPort,

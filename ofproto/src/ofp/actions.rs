@@ -1,0 +1,1 @@
+//! OpenFlow actions and instructions on the wire (to be written).

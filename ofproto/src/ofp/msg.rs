@@ -1,0 +1,1 @@
+//! Whole OpenFlow messages (to be written).

@@ -1,0 +1,1 @@
+//! NXM and OXM match TLVs (to be written).
