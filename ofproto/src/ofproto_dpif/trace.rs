@@ -17,6 +17,8 @@ pub enum NodeKind {
     Bridge,
     /// A table and the rule found there: ` 0. in_port=1, priority 10`.
     Table,
+    /// A group bucket that runs: `bucket 0`, its actions under it.
+    Bucket,
     /// An action.
     Action,
     /// An explanation: ` -> ...`.
@@ -155,7 +157,7 @@ fn format_nodes(out: &mut String, nodes: &[Node], level: usize) {
                 out.push_str(&"-".repeat(n.text.chars().count()));
                 out.push('\n');
             }
-            NodeKind::Table | NodeKind::Action => {
+            NodeKind::Table | NodeKind::Bucket | NodeKind::Action => {
                 let _ = writeln!(out, "{}", n.text);
             }
         }

@@ -33,6 +33,7 @@ fn bridge(rules: &[&str], n_ports: u32, with_bundles: bool) -> XBridge {
                 bundle: with_bundles.then_some(bundles.len()),
                 pid: 0,
                 no_flood: i == 4,
+                live: true,
             },
         );
         if with_bundles {
@@ -52,6 +53,10 @@ fn bridge(rules: &[&str], n_ports: u32, with_bundles: bool) -> XBridge {
         ports,
         bundles,
         forward_bpdu: false,
+        id: 1,
+        groups: Arc::default(),
+        miss_rule: None,
+        fail_open: None,
     }
 }
 
