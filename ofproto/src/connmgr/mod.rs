@@ -58,6 +58,8 @@ mod handler;
 mod ports;
 pub mod rconn;
 mod stream;
+#[cfg(test)]
+mod tests;
 mod transport;
 
 use std::path::{Path, PathBuf};
