@@ -896,10 +896,11 @@ fn put_set_field(
     };
     let valid = field.valid_bits();
     let whole = mask & valid == valid;
-    if whole && of10 {
-        if let Some(a) = legacy_set(field, value) {
-            return encode_one(out, &a, ctx);
-        }
+    if whole
+        && of10
+        && let Some(a) = legacy_set(field, value)
+    {
+        return encode_one(out, &a, ctx);
     }
     if whole && !of10 && oxm::code_for(field, true).is_some() {
         let s = begin(out, of13::SET_FIELD);

@@ -532,11 +532,12 @@ impl Writer<'_> {
             self.field(Field::VlanVid);
         }
         let (_, pcp_mask) = self.m.get(Field::VlanPcp);
-        if vid != 0 && pcp_mask != 0 {
-            if let Some(code) = oxm_code(Field::VlanPcp) {
-                let (pcp, _) = self.m.get(Field::VlanPcp);
-                put(self.out, Field::VlanPcp, code, pcp, None);
-            }
+        if vid != 0
+            && pcp_mask != 0
+            && let Some(code) = oxm_code(Field::VlanPcp)
+        {
+            let (pcp, _) = self.m.get(Field::VlanPcp);
+            put(self.out, Field::VlanPcp, code, pcp, None);
         }
     }
 }
