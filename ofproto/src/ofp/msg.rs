@@ -36,6 +36,8 @@ mod body;
 mod errors;
 mod multipart;
 mod nx;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use crate::actions::{Action, PacketInReason};
