@@ -50,7 +50,7 @@ use crate::table::FlowMod;
 
 use super::Version;
 
-pub use errors::error_name;
+pub use errors::{error_name, known_errors};
 
 /// Length of the OpenFlow header (`ofp_header`).
 pub const HEADER_LEN: usize = 8;
