@@ -36,6 +36,8 @@ mod body;
 mod errors;
 mod multipart;
 mod nx;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use crate::actions::{Action, PacketInReason};
@@ -48,7 +50,7 @@ use crate::table::FlowMod;
 
 use super::Version;
 
-pub use errors::error_name;
+pub use errors::{error_name, known_errors};
 
 /// Length of the OpenFlow header (`ofp_header`).
 pub const HEADER_LEN: usize = 8;
