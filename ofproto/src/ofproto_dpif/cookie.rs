@@ -162,6 +162,30 @@ pub fn userdata_text(b: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encode_decode_round_trip(
+            reason in 0u8..8, dont_send: bool, continuation: bool, recirc_id: u32,
+            rule_cookie: u64, controller_id: u16, max_len: u16, table_id: u8,
+            bridge_id: u32, in_port: u32,
+            userdata in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let c = ControllerCookie {
+                reason, dont_send, continuation, recirc_id, rule_cookie, controller_id,
+                max_len, table_id, bridge_id, in_port,
+            };
+            let b = c.encode(&userdata);
+            prop_assert_eq!(ControllerCookie::decode_with_userdata(&b), Some((c, &userdata[..])));
+        }
+
+        #[test]
+        fn decode_never_panics(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let d = ControllerCookie::decode_with_userdata(&b);
+            prop_assert_eq!(d.is_some(), b.len() >= 32 && b[0] == 1);
+        }
+    }
 
     #[test]
     fn round_trip_and_text() {

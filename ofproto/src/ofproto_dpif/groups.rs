@@ -119,7 +119,7 @@ impl Group {
     }
 
     fn group_refs(&self) -> impl Iterator<Item = u32> + '_ {
-        self.buckets.iter().flat_map(|b| bucket_group_refs(b))
+        self.buckets.iter().flat_map(bucket_group_refs)
     }
 }
 

@@ -138,7 +138,9 @@ fn format_nodes(out: &mut String, nodes: &[Node], level: usize) {
         if n.kind == NodeKind::Bridge {
             out.push('\n');
         }
-        let more = usize::from(i + 1 < nodes.len() || n.kind.is_terminal());
+        // Buckets always nest: they are siblings in spirit even when last.
+        let more =
+            usize::from(i + 1 < nodes.len() || n.kind.is_terminal() || n.kind == NodeKind::Bucket);
         let indent = " ".repeat((level + more) * 4);
         out.push_str(&indent);
         match n.kind {
