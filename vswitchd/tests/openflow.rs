@@ -7,6 +7,9 @@
 //! The tests that need no devices run the bridge on the in-memory datapath (`dummy`); those
 //! with hosts need root (CI runs them as root; elsewhere they skip with a `SKIP` line).
 
+// Test helpers: failing loudly is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -533,7 +536,7 @@ fn secure_bridge_forwards_only_through_ofctl_flows() {
     );
     let _ns = switch_netns();
     let h1 = Host::new("of1", "10.0.0.1");
-    let h2 = Host::new("of2", "10.0.0.2");
+    let _h2 = Host::new("of2", "10.0.0.2");
     let config = "[[bridge]]\nname = \"br0\"\ndatapath_type = \"netdev\"\nfail_mode = \"secure\"\n\n\
                   [[bridge.port]]\nname = \"of1\"\ninterface = { ofport_request = 1 }\n\n\
                   [[bridge.port]]\nname = \"of2\"\ninterface = { ofport_request = 2 }\n";
