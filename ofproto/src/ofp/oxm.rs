@@ -444,12 +444,14 @@ pub fn encode(m: &Match, oxm: bool, out: &mut Vec<u8>) -> usize {
         } else {
             w.field(Field::Ipv6Src);
             w.field(Field::Ipv6Dst);
-            w.field(Field::Ipv6Label);
         }
         w.field(Field::IpFrag);
         w.field(if oxm { Field::IpDscp } else { Field::NwTos });
         w.field(Field::IpEcn);
         w.field(Field::IpTtl);
+        if dl_type == 0x86dd {
+            w.field(Field::Ipv6Label);
+        }
         if m.mask().nw_proto() != 0 {
             w.field(Field::IpProto);
             match (dl_type, f.nw_proto()) {

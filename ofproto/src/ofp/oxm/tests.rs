@@ -82,6 +82,11 @@ const VECTORS: &[(&str, &str, &str)] = &[
         "NXM_OF_IN_PORT(fffe), NXM_OF_VLAN_TCI(0000)",
         "OXM_OF_IN_PORT(fffffffe), OXM_OF_VLAN_VID(0000)",
     ),
+    (
+        "ipv6,ipv6_label=0x12345,nw_ttl=64",
+        "NXM_OF_ETH_TYPE(86dd), NXM_NX_IP_TTL(40), NXM_NX_IPV6_LABEL(00012345)",
+        "OXM_OF_ETH_TYPE(86dd), NXM_NX_IP_TTL(40), OXM_OF_IPV6_FLABEL(00012345)",
+    ),
     ("", "<any>", "<any>"),
 ];
 
