@@ -94,6 +94,13 @@ impl OfpError {
         code: 14,
         name: "OFPBAC_BAD_SET_LEN",
     };
+    /// `OFPET_BAD_ACTION` / `OFPBAC_BAD_SET_MASK` (OpenFlow 1.5's code, which OVS also
+    /// sends for a masked `set_field` in 1.3).
+    pub const BAC_BAD_SET_MASK: OfpError = OfpError {
+        type_: 2,
+        code: 16,
+        name: "OFPBAC_BAD_SET_MASK",
+    };
     /// `OFPET_BAD_INSTRUCTION` / `OFPBIC_UNKNOWN_INST`.
     pub const BIC_UNKNOWN_INST: OfpError = OfpError {
         type_: 3,
@@ -452,6 +459,10 @@ fn decode_of11(typ: u16, a: &[u8]) -> Result<Action, OfpError> {
             let (field, value, mask) = decode_set_field(&a[4..])?;
             if mask != field.valid_bits() {
                 // OpenFlow 1.2 to 1.4 set whole fields only.
+                return Err(OfpError::BAC_BAD_SET_MASK);
+            }
+            if field == Field::VlanVid && value & 0x1000 == 0 {
+                // Setting a VLAN id needs OFPVID_PRESENT.
                 return Err(OfpError::BAC_BAD_SET_ARGUMENT);
             }
             Action::SetField { field, value, mask }
@@ -466,13 +477,16 @@ fn decode_set_field(b: &[u8]) -> Result<(Field, u128, u128), OfpError> {
     let (field, value, mask, n) = oxm::decode_field(b).map_err(|e| match e.name {
         "OFPBMC_BAD_LEN" => OfpError::BAC_BAD_SET_LEN,
         "OFPBMC_BAD_FIELD" => OfpError::BAC_BAD_SET_TYPE,
+        // As OVS reports it.
+        "OFPBMC_BAD_WILDCARDS" => e,
         _ => OfpError::BAC_BAD_SET_ARGUMENT,
     })?;
     if b[n..].iter().any(|&x| x != 0) {
         return Err(OfpError::BAC_BAD_SET_ARGUMENT);
     }
     if !field.info().writable {
-        return Err(OfpError::BAC_BAD_SET_TYPE);
+        // OVS reports a read-only field as a bad argument.
+        return Err(OfpError::BAC_BAD_SET_ARGUMENT);
     }
     Ok((field, value & mask, mask))
 }
@@ -583,7 +597,9 @@ fn decode_vendor(a: &[u8]) -> Result<Action, OfpError> {
         }
         nxast::REG_LOAD => {
             exact(a, 24)?;
-            let dst = subfield(u16_at(10)?, u32_at(12)?)?;
+            // As OVS reports them: a range past the field is a bad length, a read-only
+            // field a bad argument.
+            let dst = subfield(u16_at(10)?, u32_at(12)?).map_err(|_| OfpError::BAC_BAD_SET_LEN)?;
             let value = u128::from(be64(a, 16).ok_or(bad)?);
             if dst.n_bits < 64 && value >> dst.n_bits != 0 {
                 return Err(OfpError::BAC_BAD_ARGUMENT);
