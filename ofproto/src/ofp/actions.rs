@@ -474,13 +474,19 @@ fn decode_of11(typ: u16, a: &[u8]) -> Result<Action, OfpError> {
 /// Decodes the TLV of a `set_field` or `reg_load2` (`b` runs to the end of the action: the
 /// TLV, then zero padding).
 fn decode_set_field(b: &[u8]) -> Result<(Field, u128, u128), OfpError> {
-    let (field, value, mask, n) = oxm::decode_field(b).map_err(|e| match e.name {
-        "OFPBMC_BAD_LEN" => OfpError::BAC_BAD_SET_LEN,
-        "OFPBMC_BAD_FIELD" => OfpError::BAC_BAD_SET_TYPE,
-        // As OVS reports it.
-        "OFPBMC_BAD_WILDCARDS" => e,
-        _ => OfpError::BAC_BAD_SET_ARGUMENT,
-    })?;
+    let (field, value, mask, n) = oxm::decode_set_field_tlv(b)
+        .map_err(|e| match e {
+            oxm::TlvError::Unknown => OfpError::BAC_BAD_SET_TYPE,
+            oxm::TlvError::Truncated | oxm::TlvError::WrongLen => OfpError::BAC_BAD_SET_LEN,
+        })?
+        .map_err(|e| {
+            if e == OfpError::BMC_BAD_WILDCARDS {
+                // As OVS reports it.
+                e
+            } else {
+                OfpError::BAC_BAD_SET_ARGUMENT
+            }
+        })?;
     if b[n..].iter().any(|&x| x != 0) {
         return Err(OfpError::BAC_BAD_SET_ARGUMENT);
     }
