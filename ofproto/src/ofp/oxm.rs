@@ -379,11 +379,12 @@ pub fn decode_field(b: &[u8]) -> Result<(Field, u128, u128, usize), OfpError> {
     Ok((field, value, mask.unwrap_or_else(|| field.valid_bits()), n))
 }
 
+/// One decoded TLV: field, value, mask, bytes consumed.
+pub(crate) type FieldTlv = (Field, u128, u128, usize);
+
 /// [`decode_field`] for a `set_field` action: framing errors are returned as they are, for
 /// the caller to report as action errors.
-pub(crate) fn decode_set_field_tlv(
-    b: &[u8],
-) -> Result<Result<(Field, u128, u128, usize), OfpError>, TlvError> {
+pub(crate) fn decode_set_field_tlv(b: &[u8]) -> Result<Result<FieldTlv, OfpError>, TlvError> {
     let t = parse_tlv(b)?;
     Ok(checked(t).map(|(f, v, m, n)| (f, v, m.unwrap_or_else(|| f.valid_bits()), n)))
 }
