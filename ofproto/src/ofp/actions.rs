@@ -37,6 +37,23 @@
 //! `OFPBAC_BAD_OUT_PORT`, `OFPBAC_BAD_ARGUMENT`, `OFPBAC_BAD_SET_*`; `OFPBIC_*` for
 //! instructions) and never panics. Encoding fails only for an action the version cannot
 //! express (`group` in OpenFlow 1.0, instructions in an action list).
+//!
+//! ```
+//! use ofproto::ofctl;
+//! use ofproto::ofp::{Version, actions};
+//!
+//! let list = ofctl::parse_actions("mod_dl_src:00:11:22:33:44:55,output:2", None).unwrap();
+//! let mut of13 = Vec::new();
+//! actions::encode_instructions(Version::Of13, &list, &mut of13).unwrap();
+//! let back = actions::decode_instructions(Version::Of13, &of13).unwrap();
+//! assert_eq!(
+//!     ofctl::format::actions_to_string(&back, None),
+//!     "set_field:00:11:22:33:44:55->eth_src,output:2"
+//! );
+//! let mut of10 = Vec::new();
+//! actions::encode_actions(Version::Of10, &list, &mut of10).unwrap();
+//! assert_eq!(actions::decode_actions(Version::Of10, &of10), Ok(list));
+//! ```
 
 use std::net::Ipv4Addr;
 

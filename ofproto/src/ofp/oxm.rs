@@ -27,6 +27,25 @@
 //! express every `vlan_tci` mask; what they cannot express is left out, as OVS does.
 //!
 //! Nothing here panics on any input.
+//!
+//! ```
+//! use ofproto::ofctl;
+//! use ofproto::ofp::oxm;
+//!
+//! let (m, _) = ofctl::parse_match("tcp,in_port=1,tp_dst=80", None).unwrap();
+//! let mut nxm = Vec::new();
+//! oxm::encode(&m, false, &mut nxm);
+//! assert_eq!(
+//!     oxm::tlvs_to_string(&nxm).unwrap(),
+//!     "NXM_OF_IN_PORT(0001), NXM_OF_ETH_TYPE(0800), NXM_OF_IP_PROTO(06), NXM_OF_TCP_DST(0050)"
+//! );
+//! assert_eq!(oxm::decode(&nxm), Ok(m));
+//!
+//! let mut ofp_match = Vec::new();
+//! oxm::encode_ofp11_match(&m, &mut ofp_match);
+//! assert_eq!(ofp_match.len(), 32); // 4-byte header, 25 bytes of TLVs, padding
+//! assert_eq!(oxm::decode_ofp11_match(&ofp_match), Ok((m, 32)));
+//! ```
 
 use crate::error::OfpError;
 use crate::fields::Field;
