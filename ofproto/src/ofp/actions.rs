@@ -18,11 +18,23 @@
 //! # Spelling families
 //!
 //! The flat [`Action`] list keeps the spelling an action was written in (`mod_dl_src`,
-//! `set_field`, `load`). A version without that spelling gets the equivalent one, as OVS
-//! does: OpenFlow 1.3 writes `mod_dl_src:A` as `set_field:A->eth_src` and `strip_vlan` as
-//! `pop_vlan`; OpenFlow 1.0 writes `set_field` as the Nicira `reg_load2` (which OVS prints
-//! back as `set_field`) and `pop_vlan` as `strip_vlan`. So decoding what was encoded gives
-//! the same actions, except for those respellings.
+//! `set_field`, `load`). A version without that spelling gets the equivalent one, byte for
+//! byte as OVS writes it (the vectors in `actions/ovs_vectors.txt` were captured from
+//! `ovs-ofctl`):
+//!
+//! * OpenFlow 1.3 writes `mod_dl_src:A` as `set_field:A->eth_src`, `mod_nw_tos` as
+//!   `set_field` of `ip_dscp`, `strip_vlan` as `pop_vlan`, `enqueue` as `set_queue`,
+//!   `output`, `pop_queue`, and a masked `set_field` as Nicira `reg_load`s;
+//! * OpenFlow 1.0 writes a whole-field `set_field` as the 1.0 action for the field where
+//!   there is one (`set_field:A->eth_src` as `mod_dl_src:A`), any other as Nicira
+//!   `reg_load`s of at most 64 contiguous bits each (`reg_load2` for a field without a
+//!   32-bit header), `pop_vlan` as `strip_vlan`, `goto_table` as `resubmit(,T)` and
+//!   `mod_nw_ecn`/`mod_nw_ttl` as `reg_load`s;
+//! * every `resubmit` is written as Nicira `resubmit_table` (table 255 for "this table"),
+//!   and plain `dec_ttl` as OpenFlow 1.3's `dec_nw_ttl` or Nicira `dec_ttl`.
+//!
+//! So decoding what was encoded gives the same actions, except for those respellings; a
+//! second round gives the same bytes.
 //!
 //! `mod_vlan_vid`/`mod_vlan_pcp` push a tag when there is none; OpenFlow 1.3 writes them
 //! as `push_vlan` plus `set_field` unless a tag is known to be there (after an earlier
@@ -35,8 +47,11 @@
 //! Decoding reports the error the OpenFlow spec names for what is wrong (`OFPBAC_BAD_TYPE`,
 //! `OFPBAC_BAD_LEN`, `OFPBAC_BAD_EXPERIMENTER`, `OFPBAC_BAD_EXP_TYPE`,
 //! `OFPBAC_BAD_OUT_PORT`, `OFPBAC_BAD_ARGUMENT`, `OFPBAC_BAD_SET_*`; `OFPBIC_*` for
-//! instructions) and never panics. Encoding fails only for an action the version cannot
-//! express (`group` in OpenFlow 1.0, instructions in an action list).
+//! instructions) and never panics. Where OVS reports another error for the same bytes, we
+//! report OVS's (a read-only `set_field` is `OFPBAC_BAD_SET_ARGUMENT`, a masked one in 1.3
+//! `OFPBAC_BAD_SET_MASK`). Encoding fails only for an action the version cannot express
+//! (`group` and `push_vlan` in OpenFlow 1.0, instructions other than `write_metadata` in an
+//! action list).
 //!
 //! ```
 //! use ofproto::ofctl;
