@@ -1351,7 +1351,13 @@ pub fn encode_actions_for(
 
 /// Encodes a rule's flat action list as OpenFlow 1.1+ instructions: `meter`, one
 /// `apply_actions` holding the plain actions, `clear_actions`, `write_actions`,
-/// `write_metadata`, `goto_table`. For OpenFlow 1.0 this is [`encode_actions`].
+/// `write_metadata`, `goto_table`.
+///
+/// For OpenFlow 1.0, which has no instructions, this is the rule's actions as a 1.0 flow
+/// carries them, as OVS writes them in a 1.0 flow-mod or flow-stats reply: `goto_table` as
+/// `resubmit(,T)`, `write_metadata` as the Nicira action, and `meter`, `clear_actions` and
+/// `write_actions`, which 1.0 cannot carry, left out (use this, not [`encode_actions`],
+/// for a rule's actions).
 ///
 /// # Errors
 ///
@@ -1377,7 +1383,16 @@ pub fn encode_instructions_for(
     out: &mut Vec<u8>,
 ) -> Result<(), OfpError> {
     if is_of10(v) {
-        return encode_actions_for(v, actions, m, out);
+        let mut ctx = ctx_for(v, m);
+        for a in actions {
+            if !matches!(
+                a,
+                Action::Meter(_) | Action::ClearActions | Action::WriteActions(_)
+            ) {
+                encode_one(out, a, &mut ctx)?;
+            }
+        }
+        return Ok(());
     }
     let mut ctx = ctx_for(v, m);
     let mut last = None;

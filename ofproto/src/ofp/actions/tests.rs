@@ -199,6 +199,26 @@ fn errors_the_spec_names() {
 }
 
 #[test]
+fn of10_carries_what_it_can_of_instructions() {
+    let list = acts(
+        "meter:1,output:2,clear_actions,write_actions(output:3),write_metadata:0x1,goto_table:4",
+    );
+    let mut out = Vec::new();
+    // As an action list, instructions 1.0 cannot say are an error...
+    assert_eq!(
+        encode_actions(Version::Of10, &list, &mut out),
+        Err(OfpError::BAC_BAD_TYPE)
+    );
+    // ...as a rule's instructions, they are left out, as OVS leaves them out.
+    out.clear();
+    encode_instructions(Version::Of10, &list, &mut out).unwrap();
+    assert_eq!(
+        actions_to_string(&decode_instructions(Version::Of10, &out).unwrap(), None),
+        "output:2,write_metadata:0x1,resubmit(,4)"
+    );
+}
+
+#[test]
 fn instructions_flatten_in_execution_order() {
     // goto_table first on the wire, apply_actions last: the list is in execution order.
     let b = hex("00010008020000000004001800000000000000100000000300000000000000000006000800000007");
