@@ -171,6 +171,22 @@ fn ovs_reads_our_actions() {
             "mod_nw_ttl:9",
             Some("load:0x9->NXM_NX_IP_TTL[]"),
         ),
+        (Version::Of10, "load:0x1->OXM_OF_PKT_REG0[]", None),
+        (
+            Version::Of10,
+            "load:0x1->NXM_NX_XXREG1[]",
+            Some("load:0x1->NXM_NX_XXREG1[0..63],load:0->NXM_NX_XXREG1[64..127]"),
+        ),
+        (
+            Version::Of10,
+            "set_field:0x5->in_port",
+            Some("load:0x5->NXM_OF_IN_PORT[]"),
+        ),
+        (
+            Version::Of13,
+            "set_field:5->in_port,set_field:0x1->pkt_mark",
+            None,
+        ),
         (Version::Of13, "output:2,CONTROLLER:65535", None),
         (Version::Of13, "group:5,set_queue:2,pop_queue", None),
         (
