@@ -233,7 +233,6 @@ fn field_of(class: u16, field: u8, experimenter: Option<u32>) -> Option<(Field, 
     })
 }
 
-
 fn be_value(b: &[u8]) -> u128 {
     b.iter().fold(0u128, |acc, &x| (acc << 8) | u128::from(x))
 }
@@ -300,12 +299,10 @@ fn value_from_wire(field: Field, v: u128) -> Result<u128, OfpError> {
 /// Converts a [`Field`] value to its wire value.
 fn value_to_wire(field: Field, v: u128) -> u128 {
     match field {
-        Field::InPortOxm => u128::from(port::to_of11(OfpPort(
-            u32::try_from(v).unwrap_or(u32::MAX),
-        ))),
-        Field::InPort => u128::from(port::to_of10(OfpPort(
-            u32::try_from(v).unwrap_or(u32::MAX),
-        ))),
+        Field::InPortOxm => {
+            u128::from(port::to_of11(OfpPort(u32::try_from(v).unwrap_or(u32::MAX))))
+        }
+        Field::InPort => u128::from(port::to_of10(OfpPort(u32::try_from(v).unwrap_or(u32::MAX)))),
         _ => v,
     }
 }
@@ -313,7 +310,11 @@ fn value_to_wire(field: Field, v: u128) -> u128 {
 /// The mask of every bit of `field`'s value (`n_bits` ones).
 fn field_ones(field: Field) -> u128 {
     let n = field.n_bits();
-    if n >= 128 { u128::MAX } else { (1u128 << n) - 1 }
+    if n >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << n) - 1
+    }
 }
 
 /// Decodes one TLV and checks its value and mask against the field.
@@ -531,11 +532,12 @@ impl Writer<'_> {
             self.field(Field::VlanVid);
         }
         let (_, pcp_mask) = self.m.get(Field::VlanPcp);
-        if vid != 0 && pcp_mask != 0 {
-            if let Some(code) = oxm_code(Field::VlanPcp) {
-                let (pcp, _) = self.m.get(Field::VlanPcp);
-                put(self.out, Field::VlanPcp, code, pcp, None);
-            }
+        if vid != 0
+            && pcp_mask != 0
+            && let Some(code) = oxm_code(Field::VlanPcp)
+        {
+            let (pcp, _) = self.m.get(Field::VlanPcp);
+            put(self.out, Field::VlanPcp, code, pcp, None);
         }
     }
 }
@@ -612,12 +614,10 @@ pub fn tlvs_to_string(b: &[u8]) -> Result<String, OfpError> {
         let len = usize::from(code.len);
         let hex = |v: u128| {
             let bytes = v.to_be_bytes();
-            bytes[16 - len..]
-                .iter()
-                .fold(String::new(), |mut acc, x| {
-                    let _ = write!(acc, "{x:02x}");
-                    acc
-                })
+            bytes[16 - len..].iter().fold(String::new(), |mut acc, x| {
+                let _ = write!(acc, "{x:02x}");
+                acc
+            })
         };
         if !s.is_empty() {
             s.push_str(", ");

@@ -7,9 +7,12 @@ use crate::fields::Field;
 use crate::flow::OfpPort;
 use crate::matching::Match;
 
+/// A field to match, its value and its mask (`None`: exact).
+type Item = (Field, u128, Option<u128>);
+
 /// A value of `field` and a mask: `None` for an exact match, a random mask for a maskable
 /// field.
-fn vm(field: Field) -> impl Strategy<Value = (Field, u128, Option<u128>)> {
+fn vm(field: Field) -> impl Strategy<Value = Item> {
     let valid = field.valid_bits();
     let maskable = field.info().maskable;
     (any::<u128>(), any::<u128>(), any::<bool>()).prop_map(move |(v, m, masked)| {
@@ -18,11 +21,11 @@ fn vm(field: Field) -> impl Strategy<Value = (Field, u128, Option<u128>)> {
     })
 }
 
-fn opt(field: Field) -> impl Strategy<Value = Option<(Field, u128, Option<u128>)>> {
+fn opt(field: Field) -> impl Strategy<Value = Option<Item>> {
     prop::option::weighted(0.4, vm(field))
 }
 
-fn apply(m: &mut Match, items: impl IntoIterator<Item = Option<(Field, u128, Option<u128>)>>) {
+fn apply(m: &mut Match, items: impl IntoIterator<Item = Option<Item>>) {
     for (f, v, mask) in items.into_iter().flatten() {
         // Only valid values are generated; a zero mask simply leaves the field wildcarded.
         let _ = m.set_masked(f, v, mask.unwrap_or(u128::MAX));
@@ -41,13 +44,36 @@ fn vlan() -> impl Strategy<Value = Option<(u16, u16)>> {
     ]
 }
 
+/// VLAN matches OpenFlow 1.0 (and OXM) can write: nothing, an id, an id and a priority, a
+/// priority, or no tag (OXM cannot say "no tag" exactly; see `oxm_vlan`).
+fn of10_vlan() -> impl Strategy<Value = Option<(u16, u16)>> {
+    prop_oneof![
+        Just(None),
+        (0u16..4096).prop_map(|vid| Some((0x1000 | vid, 0x1fff))),
+        (0u16..4096, 0u16..8).prop_map(|(vid, pcp)| Some((0x1000 | vid | pcp << 13, 0xffff))),
+        (0u16..8).prop_map(|pcp| Some((0x1000 | pcp << 13, 0xf000))),
+        Just(Some((0, 0xffff))),
+    ]
+}
+
+/// VLAN matches OXM can write: any `vlan_vid` mask, and the priority only exactly with a
+/// tag.
+fn oxm_vlan() -> impl Strategy<Value = Option<(u16, u16)>> {
+    prop_oneof![
+        Just(None),
+        (any::<u16>(), any::<u16>()).prop_map(|(t, m)| Some((t & m & 0x1fff, m & 0x1fff))),
+        (0u16..4096, 0u16..8).prop_map(|(vid, pcp)| Some((0x1000 | vid | pcp << 13, 0xffff))),
+        Just(Some((0, 0x1fff))),
+    ]
+}
+
 /// Packet metadata, ports, Ethernet and VLAN fields.
-fn base() -> impl Strategy<Value = Match> {
+fn base(vlan: BoxedStrategy<Option<(u16, u16)>>) -> impl Strategy<Value = Match> {
     (
         prop::option::weighted(0.5, any::<u16>()),
         opt(Field::EthSrc),
         opt(Field::EthDst),
-        vlan(),
+        vlan,
         prop::collection::vec(opt(Field::Reg(0)), 0..3),
         (0u8..16),
         opt(Field::Metadata),
@@ -73,7 +99,7 @@ fn base() -> impl Strategy<Value = Match> {
 }
 
 /// Transport fields for IP protocol `proto` over IPv4 (`v6` false) or IPv6.
-fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<(Field, u128, Option<u128>)>>> {
+fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<Item>>> {
     match (proto, v6) {
         (6, _) => (opt(Field::TcpSrc), opt(Field::TcpDst), opt(Field::TcpFlags))
             .prop_map(|(a, b, c)| vec![a, b, c])
@@ -108,9 +134,13 @@ fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<(Field, u128, Option<u128
 }
 
 /// IPv4 or IPv6 fields, the protocol, and its transport fields.
-fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>>> {
+fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<Item>>> {
     let addrs = if v6 {
-        (opt(Field::Ipv6Src), opt(Field::Ipv6Dst), opt(Field::Ipv6Label))
+        (
+            opt(Field::Ipv6Src),
+            opt(Field::Ipv6Dst),
+            opt(Field::Ipv6Label),
+        )
             .prop_map(|(a, b, c)| vec![a, b, c])
             .boxed()
     } else {
@@ -144,7 +174,7 @@ fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>
 }
 
 /// ARP or RARP fields.
-fn arp() -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>>> {
+fn arp() -> impl Strategy<Value = Vec<Option<Item>>> {
     (
         prop::option::weighted(0.5, 0u128..256),
         opt(Field::ArpSpa),
@@ -157,6 +187,15 @@ fn arp() -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>>> {
 
 /// Any valid match (prerequisites hold).
 pub(crate) fn any_match() -> impl Strategy<Value = Match> {
+    match_with(vlan().boxed())
+}
+
+/// Any valid match that OXM can write without loss.
+pub(crate) fn oxm_match() -> impl Strategy<Value = Match> {
+    match_with(oxm_vlan().boxed())
+}
+
+fn match_with(vlan: BoxedStrategy<Option<(u16, u16)>>) -> impl Strategy<Value = Match> {
     let l3 = prop_oneof![
         Just((None, vec![])),
         ip(false).prop_map(|v| (Some(0x0800u16), v)),
@@ -165,7 +204,7 @@ pub(crate) fn any_match() -> impl Strategy<Value = Match> {
         arp().prop_map(|v| (Some(0x8035), v)),
         any::<u16>().prop_map(|t| (Some(t), vec![])),
     ];
-    (base(), l3).prop_map(|(mut m, (dl_type, fields))| {
+    (base(vlan), l3).prop_map(|(mut m, (dl_type, fields))| {
         if let Some(t) = dl_type {
             m.set_dl_type(t);
             apply(&mut m, fields);
@@ -181,12 +220,17 @@ pub(crate) fn of10_match() -> impl Strategy<Value = Match> {
         prop::option::of(any::<u16>()),
         prop::option::of(any::<[u8; 6]>()),
         prop::option::of(any::<[u8; 6]>()),
-        vlan(),
-        prop::option::of(prop::sample::select(vec![0x0800u16, 0x0806, 0x86dd, 0x88cc])),
+        of10_vlan(),
+        prop::option::of(prop::sample::select(vec![
+            0x0800u16, 0x0806, 0x86dd, 0x88cc,
+        ])),
         prop::option::of(prop::sample::select(vec![1u8, 6, 17, 2])),
         (any::<u32>(), 0u32..=32, any::<u32>(), 0u32..=32),
         prop::option::of(0u8..64),
-        (prop::option::of(any::<u16>()), prop::option::of(any::<u16>())),
+        (
+            prop::option::of(any::<u16>()),
+            prop::option::of(any::<u16>()),
+        ),
     )
         .prop_map(
             |(port, src, dst, vlan, dl_type, proto, (s, sl, d, dl), tos, (tps, tpd))| {
