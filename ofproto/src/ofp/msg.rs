@@ -36,6 +36,8 @@ mod body;
 mod errors;
 mod multipart;
 mod nx;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use crate::actions::{Action, PacketInReason};
@@ -48,7 +50,7 @@ use crate::table::FlowMod;
 
 use super::Version;
 
-pub use errors::error_name;
+pub use errors::{error_name, known_errors};
 
 /// Length of the OpenFlow header (`ofp_header`).
 pub const HEADER_LEN: usize = 8;
@@ -254,8 +256,11 @@ impl Hello {
             Some(b) => b,
             // Every version from 1 up to the header's.
             None => {
-                let v = u32::from(header_version.min(31));
-                ((1u32 << (v + 1)) - 1) & !1
+                let upto = match header_version {
+                    0..=30 => (1u32 << (header_version + 1)) - 1,
+                    _ => u32::MAX,
+                };
+                upto & !1
             }
         }
     }

@@ -212,9 +212,10 @@ fn lookup13(type_: u16, code: u16) -> Option<&'static (OfpError, Option<Of10>)> 
         .and_then(|i| ERRORS.get(i))
 }
 
-/// The known errors (for tests and the fuzz target's seeds).
-#[cfg(test)]
-pub(crate) fn all_errors() -> impl Iterator<Item = (OfpError, bool)> {
+/// Every standard error this layer knows (OpenFlow 1.3 numbering), each with whether
+/// OpenFlow 1.0 can carry it (natively or as a Nicira vendor error; the others go out as
+/// `NXBRC_UNENCODABLE_ERROR` in 1.0).
+pub fn known_errors() -> impl Iterator<Item = (OfpError, bool)> {
     ERRORS.iter().map(|(e, o)| (*e, o.is_some()))
 }
 
