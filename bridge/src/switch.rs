@@ -43,6 +43,16 @@
 //! [`PRESENCE_CHECK_MS`], whether a kernel device that was missing has appeared, in which case
 //! it reconfigures too, adding it (as OVS's interface notifier does). [`Switch::wait`]
 //! registers what the next `run` waits for; [`Switch::exit`] destroys every ofproto.
+//!
+//! # OpenFlow connections
+//!
+//! Every bridge has a [`ConnMgr`]: its management socket `<rundir>/<bridge>.mgmt` (where
+//! `ovs-ofctl` looks; [`Switch::set_rundir`]), and its controllers and allowed OpenFlow
+//! versions from [`BridgeConfig::controllers`] and [`BridgeConfig::protocols`], applied in
+//! step 6 of reconfiguration. [`Switch::run`] runs it after the bridge's ofproto, with the
+//! bridge's working ports; deleting a bridge closes its connections and removes its socket.
+//! [`Switch::controller_status`] gives each controller's state for OVSDB's `Controller`
+//! table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -186,7 +186,7 @@ pub(crate) fn send_flow_removed(
     let st = rule.stats();
     let age = now_ms.saturating_sub(rule.created_ms);
     let m = Msg::FlowRemoved(FlowRemoved {
-        match_: rule.match_.clone(),
+        match_: rule.match_,
         cookie: rule.cookie,
         priority: u16::try_from(rule.priority).unwrap_or(u16::MAX),
         reason,
@@ -586,7 +586,7 @@ fn role_request(
 fn query(req: &FlowStatsRequest) -> RuleQuery {
     RuleQuery {
         table_id: req.table_id,
-        match_: req.match_.clone(),
+        match_: req.match_,
         strict: false,
         priority: 0,
         cookie: req.cookie,
@@ -618,7 +618,7 @@ fn flow_stats(rules: &[Arc<Rule>], now_ms: u64, nx: bool) -> Vec<FlowStats> {
                 byte_count: st.bytes,
                 idle_age: nx.then(|| secs(st.used_ms.max(r.created_ms))),
                 hard_age: (nx && r.modified_ms != r.created_ms).then(|| secs(r.modified_ms)),
-                match_: r.match_.clone(),
+                match_: r.match_,
                 actions: r.actions.to_vec(),
             }
         })

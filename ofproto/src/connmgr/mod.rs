@@ -58,6 +58,8 @@ mod handler;
 mod ports;
 pub mod rconn;
 mod stream;
+#[cfg(test)]
+mod tests;
 mod transport;
 
 use std::path::{Path, PathBuf};
@@ -780,7 +782,8 @@ impl ConnMgr {
             if conn.transport.queued() > 0 {
                 poll.fd_wait(conn.transport.fd(), Interest::Write);
             }
-            if conn.transport.has_pending_input() {
+            // Input left unread waits for the peer to read its replies first.
+            if conn.transport.has_pending_input() && conn.transport.queued() <= TX_ASYNC_LIMIT {
                 poll.immediate_wake();
             }
             if let Some(d) = conn.probe.deadline_ms() {
@@ -887,10 +890,16 @@ fn service_one(
     now_ms: u64,
     probe: bool,
 ) -> Result<bool, Closed> {
-    let filled = conn.transport.fill();
+    // A peer that does not read its replies gets no more read from it until it does.
+    let backlogged = conn.transport.queued() > TX_ASYNC_LIMIT;
+    let filled = if backlogged {
+        Ok(())
+    } else {
+        conn.transport.fill()
+    };
     // Handle what arrived before an end of stream.
     let mut got = false;
-    loop {
+    while !backlogged {
         let msg = match conn.transport.next_message() {
             Ok(Some(m)) => m,
             Ok(None) => break,
@@ -928,7 +937,7 @@ fn service_one(
             }
         }
     }
-    Ok(conn.transport.has_pending_input())
+    Ok(conn.transport.has_pending_input() && conn.transport.queued() <= TX_ASYNC_LIMIT)
 }
 
 impl Drop for ConnMgr {

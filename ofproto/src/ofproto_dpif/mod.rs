@@ -479,4 +479,4 @@ impl OfprotoClass for OfprotoDpifClass {
 #[cfg(test)]
 mod recv_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
