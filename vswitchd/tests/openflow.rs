@@ -58,8 +58,8 @@ fn ofctl_ok(env: &Env, version: Option<&str>, args: &[&str]) -> String {
     out
 }
 
-/// The flow lines of `dump-flows` (without the reply header), with the counters and
-/// ages that change between dumps removed, sorted.
+/// The flow lines of `dump-flows` (without the reply header), with the cookie, counters
+/// and ages (which change between dumps) removed, sorted: `table=0, priority=...`.
 fn flow_lines(dump: &str) -> Vec<String> {
     let mut v: Vec<String> = dump
         .lines()
@@ -154,10 +154,10 @@ fn ofctl_commands_in_openflow10_and_13() {
         assert_eq!(
             flow_lines(&dump),
             [
-                "priority=10,in_port=1 actions=output:2",
-                "priority=20,ip,nw_dst=10.0.0.1 actions=output:1",
-                "priority=20,ip,nw_dst=10.0.0.2 actions=output:2",
-                "priority=5 actions=drop",
+                "table=0, priority=10,in_port=1 actions=output:2",
+                "table=0, priority=20,ip,nw_dst=10.0.0.1 actions=output:1",
+                "table=0, priority=20,ip,nw_dst=10.0.0.2 actions=output:2",
+                "table=0, priority=5 actions=drop",
             ],
             "{tag}: {dump}"
         );
@@ -167,7 +167,7 @@ fn ofctl_commands_in_openflow10_and_13() {
         ofctl_ok(&env, version, &["mod-flows", "br0", "ip,actions=output:1"]);
         let lines = flow_lines(&ofctl_ok(&env, version, &["dump-flows", "br0"]));
         assert!(
-            lines.contains(&"priority=20,ip,nw_dst=10.0.0.2 actions=output:1".to_owned()),
+            lines.contains(&"table=0, priority=20,ip,nw_dst=10.0.0.2 actions=output:1".to_owned()),
             "{tag}: {lines:?}"
         );
 
@@ -194,8 +194,8 @@ fn ofctl_commands_in_openflow10_and_13() {
         assert_eq!(
             lines,
             [
-                "priority=10,in_port=1 actions=output:2",
-                "priority=5 actions=drop"
+                "table=0, priority=10,in_port=1 actions=output:2",
+                "table=0, priority=5 actions=drop"
             ],
             "{tag}"
         );
@@ -515,9 +515,13 @@ fn secure_bridge_forwards_only_through_ofctl_flows() {
     h1.wait_reaches("10.0.0.2", Duration::from_secs(10));
     assert_eq!(h1.ping("10.0.0.2", 5, "0.05"), (5, 5));
 
-    // The counters move with the traffic, in both versions' dumps.
-    let before = n_packets(&ofctl_ok(&env, None, &["dump-flows", "br0"]), "in_port=1");
-    assert!(before >= 5, "{before}");
+    // The counters move with the traffic (the datapath's are collected every 500 ms),
+    // in both versions' dumps.
+    let mut before = 0;
+    wait_until("the counters to count the pings", || {
+        before = n_packets(&ofctl_ok(&env, None, &["dump-flows", "br0"]), "in_port=1");
+        before >= 5
+    });
     assert_eq!(h1.ping("10.0.0.2", 5, "0.05"), (5, 5));
     wait_until("the counters to move", || {
         n_packets(

@@ -28,8 +28,10 @@ struct Harness {
 }
 
 impl Harness {
+    /// Bridge `br0` in secure mode (an empty flow table) with ports p1 and p2.
     fn new(test: &str) -> Harness {
-        let env = Env::new(2);
+        let mut env = Env::new(2);
+        env.br.set_fail_mode(crate::provider::FailMode::Secure);
         let dir = std::env::temp_dir().join(format!("rovs-connmgr-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -212,7 +214,7 @@ fn features_flow_mod_and_flow_stats_in_both_versions() {
 
         // An overlapping add with check_overlap: the error comes back with the xid.
         let xid = c.send(&flow_mod(
-            "priority=7,in_port=1,check_overlap,actions=drop",
+            "priority=7,ip,check_overlap,actions=drop",
             FlowModCommand::Add,
         ));
         let (hdr, m) = c.reply(&mut h);
