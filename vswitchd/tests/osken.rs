@@ -286,18 +286,27 @@ fn controlled_switch(
     let log = ctl.log();
     assert!(log.contains("packet-in reason=0 in_port=1"), "{log}");
 
-    // The app's flows, as ovs-ofctl shows them.
-    let flows = dump_flows(&env);
-    for (from, src, dst, out) in [(1, h1.mac(), h2.mac(), 2), (2, h2.mac(), h1.mac(), 1)] {
-        let want =
-            format!("priority=1,in_port={from},dl_src={src},dl_dst={dst} actions=output:{out}");
-        let line = flows
-            .lines()
-            .find(|l| l.contains(&want))
-            .unwrap_or_else(|| panic!("no flow {want}:\n{flows}"));
-        // Later pings went through it: its counters moved.
-        assert!(!line.contains("n_packets=0,"), "{line}");
-    }
+    // The app's flows, as ovs-ofctl shows them, counting the later pings (once the
+    // revalidator has pushed the datapath's counters to them).
+    let wanted: Vec<String> = [(1, h1.mac(), h2.mac(), 2), (2, h2.mac(), h1.mac(), 1)]
+        .iter()
+        .map(|(from, src, dst, out)| {
+            format!("priority=1,in_port={from},dl_src={src},dl_dst={dst} actions=output:{out}")
+        })
+        .collect();
+    let counted = |flows: &str| {
+        wanted.iter().all(|w| {
+            flows
+                .lines()
+                .any(|l| l.contains(w.as_str()) && !l.contains("n_packets=0,"))
+        })
+    };
+    wait_for(
+        "the app's flows with traffic counted",
+        Duration::from_secs(10),
+        || counted(&dump_flows(&env)),
+        || format!("want {wanted:?} in:\n{}", dump_flows(&env)),
+    );
     (ns, hosts, env, ctl, d)
 }
 
