@@ -7,6 +7,9 @@
 //! The tests that need no devices run the bridge on the in-memory datapath (`dummy`); those
 //! with hosts need root (CI runs them as root; elsewhere they skip with a `SKIP` line).
 
+// Test helpers: failing loudly is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -231,6 +234,53 @@ fn ofctl_commands_in_openflow10_and_13() {
             "{tag}: {err}"
         );
     }
+
+    // dump-aggregate sums the flows; dump-desc says who we are.
+    let agg = ofctl_ok(&env, None, &["dump-aggregate", "br0"]);
+    assert!(agg.contains("flow_count=2"), "{agg}");
+    let agg = ofctl_ok(&env, Some("OpenFlow13"), &["dump-aggregate", "br0"]);
+    assert!(agg.contains("flow_count=2"), "{agg}");
+    let desc = ofctl_ok(&env, None, &["dump-desc", "br0"]);
+    assert!(desc.contains("Hardware: rovs"), "{desc}");
+
+    // mod-port takes a port down and up again, and the port description follows.
+    for v in [None, Some("OpenFlow13")] {
+        ofctl_ok(&env, v, &["mod-port", "br0", "p1", "down"]);
+        let desc = ofctl_ok(&env, v, &["dump-ports-desc", "br0"]);
+        let p1 = desc.split(" 2(p2)").next().unwrap();
+        assert!(p1.contains("config:     PORT_DOWN"), "{v:?}: {desc}");
+        ofctl_ok(&env, v, &["mod-port", "br0", "p1", "up"]);
+        let desc = ofctl_ok(&env, v, &["dump-ports-desc", "br0"]);
+        assert!(!desc.contains("PORT_DOWN"), "{v:?}: {desc}");
+    }
+    let (rc, _, err) = ofctl(&env, None, &["mod-port", "br0", "99", "down"]);
+    assert_ne!(rc, 0, "mod-port of a missing port succeeded");
+    assert!(!err.is_empty());
+
+    // Groups (1.3): add, dump, stats, delete.
+    let v13 = Some("OpenFlow13");
+    ofctl_ok(
+        &env,
+        v13,
+        &[
+            "add-group",
+            "br0",
+            "group_id=1,type=all,bucket=output:1,bucket=output:2",
+        ],
+    );
+    let groups = ofctl_ok(&env, v13, &["dump-groups", "br0"]);
+    assert!(
+        groups.contains("group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2"),
+        "{groups}"
+    );
+    let stats = ofctl_ok(&env, v13, &["dump-group-stats", "br0"]);
+    assert!(stats.contains("group_id=1,"), "{stats}");
+    let (rc, _, err) = ofctl(&env, v13, &["add-group", "br0", "group_id=1,type=all"]);
+    assert_ne!(rc, 0);
+    assert!(err.contains("OFPGMFC_GROUP_EXISTS"), "{err}");
+    ofctl_ok(&env, v13, &["del-groups", "br0"]);
+    let groups = ofctl_ok(&env, v13, &["dump-groups", "br0"]);
+    assert!(!groups.contains("group_id=1"), "{groups}");
 
     // The default version and 1.3 see the same table.
     let a = flow_lines(&ofctl_ok(&env, None, &["dump-flows", "br0"]));
@@ -486,7 +536,7 @@ fn secure_bridge_forwards_only_through_ofctl_flows() {
     );
     let _ns = switch_netns();
     let h1 = Host::new("of1", "10.0.0.1");
-    let h2 = Host::new("of2", "10.0.0.2");
+    let _h2 = Host::new("of2", "10.0.0.2");
     let config = "[[bridge]]\nname = \"br0\"\ndatapath_type = \"netdev\"\nfail_mode = \"secure\"\n\n\
                   [[bridge.port]]\nname = \"of1\"\ninterface = { ofport_request = 1 }\n\n\
                   [[bridge.port]]\nname = \"of2\"\ninterface = { ofport_request = 2 }\n";
