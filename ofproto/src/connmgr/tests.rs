@@ -651,3 +651,87 @@ fn random_messages_never_break_the_connection() {
         }
     }
 }
+
+#[test]
+fn unix_and_punix_controllers_are_controllers() {
+    let mut h = Harness::new("unixctl");
+    // An active unix: target the test listens on, and a punix: target the switch listens on.
+    let active = h.dir.join("ctl-active.sock");
+    let passive = h.dir.join("ctl-passive.sock");
+    let l = std::os::unix::net::UnixListener::bind(&active).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let targets = [
+        format!("unix:{}", active.display()),
+        format!("punix:{}", passive.display()),
+    ];
+    assert!(h.mgr.set_controllers(&targets).is_empty());
+    assert!(h.mgr.has_controllers());
+    assert!(!h.mgr.any_controller_connected());
+
+    // The switch connects to the active one and says HELLO.
+    let t = Instant::now();
+    let s = loop {
+        h.step();
+        match l.accept() {
+            Ok((s, _)) => break s,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no connection");
+    };
+    s.set_nonblocking(true).unwrap();
+    let mut a = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    let (_, m) = a.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    a.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    assert_eq!(a.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    assert!(h.mgr.any_controller_connected());
+    let st = h.mgr.controller_status(monotonic_ms());
+    assert_eq!(st.len(), 2);
+    assert!(st[0].is_connected);
+    assert_eq!(st[0].state, ConnState::Active);
+    assert_eq!(st[0].role, Role::Equal);
+    assert!(!st[1].is_connected);
+    assert_eq!(st[1].state, ConnState::Void);
+
+    // The passive one: a controller connecting there is a controller too (it starts with
+    // the default miss_send_len, not the management connections' 0).
+    assert!(passive.exists());
+    let s = UnixStream::connect(&passive).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut p = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of10,
+        xid: 1,
+    };
+    let (v, hello) = Hello::for_versions(&[Version::Of10]);
+    let mut b = Vec::new();
+    msg::encode(v, 1, &Msg::Hello(hello), &mut b).unwrap();
+    p.s.write_all(&b).unwrap();
+    let (_, m) = p.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    assert_eq!(
+        p.request(&mut h, &Msg::GetConfigRequest),
+        Msg::GetConfigReply(SwitchConfig {
+            flags: 0,
+            miss_send_len: DEFAULT_MISS_SEND_LEN
+        })
+    );
+    assert!(h.mgr.controller_status(monotonic_ms())[1].is_connected);
+    assert_eq!(h.mgr.n_conns(), 2);
+
+    // Removing the controllers closes their connections and the listener.
+    assert!(h.mgr.set_controllers(&[]).is_empty());
+    assert!(a.try_recv(&mut h).is_none());
+    assert!(p.try_recv(&mut h).is_none());
+    assert!(!passive.exists());
+    assert_eq!(h.mgr.n_conns(), 0);
+}
