@@ -267,6 +267,28 @@ fn packet_in_match(pin: &PacketIn) -> crate::matching::Match {
     m
 }
 
+/// Reads what a snooper sent: its HELLO, and echo requests, which are answered; anything
+/// else is dropped. Returns whether more input may be waiting.
+///
+/// # Errors
+///
+/// [`Closed`] when the connection must close.
+pub(crate) fn snooper_input(conn: &mut OfConn) -> Result<bool, Closed> {
+    let filled = conn.transport.fill();
+    while let Some(raw) = conn.transport.next_message()? {
+        match conn.phase {
+            Phase::Hello => handle_hello(conn, &raw)?,
+            Phase::Active(_) => {
+                if let Ok((h, Msg::EchoRequest(data))) = msg::decode(&raw) {
+                    send(conn, h.xid, &Msg::EchoReply(data))?;
+                }
+            }
+        }
+    }
+    filled?;
+    Ok(conn.transport.has_pending_input())
+}
+
 /// Handles one whole message `raw` received on `conn`.
 ///
 /// # Errors

@@ -735,3 +735,61 @@ fn unix_and_punix_controllers_are_controllers() {
     assert!(!passive.exists());
     assert_eq!(h.mgr.n_conns(), 0);
 }
+
+#[test]
+fn snoopers_see_the_controllers_messages() {
+    let mut h = Harness::new("snoop");
+    let snoop_path = h.dir.join("br0.snoop");
+    h.mgr.set_snoop(Some(&snoop_path)).unwrap();
+    let passive = h.dir.join("ctl.sock");
+    assert!(
+        h.mgr
+            .set_controllers(&[format!("punix:{}", passive.display())])
+            .is_empty()
+    );
+    h.step();
+
+    // The snooper: a HELLO exchange like any connection.
+    let s = UnixStream::connect(&snoop_path).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut snoop = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    snoop.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    let (_, m) = snoop.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)), "{m:?}");
+    // What it sends besides is ignored, but echo requests are answered.
+    snoop.send(&flow_mod("actions=drop", FlowModCommand::Add));
+    let xid = snoop.send(&Msg::EchoRequest(vec![1]));
+    let (hdr, m) = snoop.recv(&mut h);
+    assert_eq!((hdr.xid, m), (xid, Msg::EchoReply(vec![1])));
+    assert!(h.env.br.all_rules(false).is_empty());
+
+    // A controller's request and the reply, both seen by the snooper.
+    let s = UnixStream::connect(&passive).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut ctl = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    ctl.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    let (_, m) = ctl.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    let xid = ctl.send(&Msg::FeaturesRequest);
+    let (hdr, m) = ctl.recv(&mut h);
+    assert_eq!(hdr.xid, xid);
+    assert!(matches!(m, Msg::FeaturesReply(_)));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (hdr, m) = snoop.recv(&mut h);
+        if hdr.xid == xid {
+            seen.push(m.name());
+        }
+    }
+    assert_eq!(seen, ["OFPT_FEATURES_REQUEST", "OFPT_FEATURES_REPLY"]);
+}
