@@ -425,6 +425,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     // A bridge deleted from the configuration takes its socket with it.
     env.write_config("");
     wait_until("the socket to go", || !env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
     let (rc, _, err) = ofctl(&env, None, &["show", "br0"]);
     assert_ne!(rc, 0);
     assert!(err.contains("is not a bridge or a socket"), "{err}");
@@ -436,6 +437,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     let mut d = d;
     assert_eq!(d.wait_exit().0, 0);
     assert!(!env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
 }
 
 /// A raw OpenFlow peer on the management socket.
