@@ -793,3 +793,50 @@ fn snoopers_see_the_controllers_messages() {
     }
     assert_eq!(seen, ["OFPT_FEATURES_REQUEST", "OFPT_FEATURES_REPLY"]);
 }
+
+#[test]
+fn a_peer_that_does_not_read_is_not_read_from() {
+    let mut h = Harness::new("backlog");
+    let c = h.connect(Version::Of13);
+    // A writer thread floods echo requests (60 KiB each) without reading the replies.
+    let mut w = c.s.try_clone().unwrap();
+    w.set_nonblocking(false).unwrap();
+    const N: u32 = 200;
+    let writer = std::thread::spawn(move || {
+        for i in 0..N {
+            let mut b = Vec::new();
+            msg::encode(
+                Version::Of13,
+                1000 + i,
+                &Msg::EchoRequest(vec![7; 60_000]),
+                &mut b,
+            )
+            .unwrap();
+            if w.write_all(&b).is_err() {
+                return i;
+            }
+        }
+        N
+    });
+    // The switch answers until its queue passes the async limit, then stops reading: its
+    // output queue stays bounded although 12 MB of replies are due.
+    let t = Instant::now();
+    let mut most = 0;
+    while t.elapsed() < Duration::from_millis(500) {
+        h.step();
+        most = most.max(h.mgr.service[0].transport.queued());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(most > TX_ASYNC_LIMIT / 2, "{most}");
+    assert!(most <= TX_ASYNC_LIMIT + 70_000, "{most}");
+    assert!(!writer.is_finished(), "the writer was never held back");
+
+    // Once the peer reads, everything is answered, in order.
+    let mut c = c;
+    for i in 0..N {
+        let (hdr, m) = c.recv(&mut h);
+        assert_eq!(hdr.xid, 1000 + i);
+        assert!(matches!(m, Msg::EchoReply(d) if d.len() == 60_000));
+    }
+    assert_eq!(writer.join().unwrap(), N);
+}
