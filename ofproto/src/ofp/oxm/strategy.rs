@@ -7,9 +7,12 @@ use crate::fields::Field;
 use crate::flow::OfpPort;
 use crate::matching::Match;
 
+/// A field to match, its value and its mask (`None`: exact).
+type Item = (Field, u128, Option<u128>);
+
 /// A value of `field` and a mask: `None` for an exact match, a random mask for a maskable
 /// field.
-fn vm(field: Field) -> impl Strategy<Value = (Field, u128, Option<u128>)> {
+fn vm(field: Field) -> impl Strategy<Value = Item> {
     let valid = field.valid_bits();
     let maskable = field.info().maskable;
     (any::<u128>(), any::<u128>(), any::<bool>()).prop_map(move |(v, m, masked)| {
@@ -18,11 +21,11 @@ fn vm(field: Field) -> impl Strategy<Value = (Field, u128, Option<u128>)> {
     })
 }
 
-fn opt(field: Field) -> impl Strategy<Value = Option<(Field, u128, Option<u128>)>> {
+fn opt(field: Field) -> impl Strategy<Value = Option<Item>> {
     prop::option::weighted(0.4, vm(field))
 }
 
-fn apply(m: &mut Match, items: impl IntoIterator<Item = Option<(Field, u128, Option<u128>)>>) {
+fn apply(m: &mut Match, items: impl IntoIterator<Item = Option<Item>>) {
     for (f, v, mask) in items.into_iter().flatten() {
         // Only valid values are generated; a zero mask simply leaves the field wildcarded.
         let _ = m.set_masked(f, v, mask.unwrap_or(u128::MAX));
@@ -96,7 +99,7 @@ fn base(vlan: BoxedStrategy<Option<(u16, u16)>>) -> impl Strategy<Value = Match>
 }
 
 /// Transport fields for IP protocol `proto` over IPv4 (`v6` false) or IPv6.
-fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<(Field, u128, Option<u128>)>>> {
+fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<Item>>> {
     match (proto, v6) {
         (6, _) => (opt(Field::TcpSrc), opt(Field::TcpDst), opt(Field::TcpFlags))
             .prop_map(|(a, b, c)| vec![a, b, c])
@@ -131,7 +134,7 @@ fn l4(proto: u8, v6: bool) -> BoxedStrategy<Vec<Option<(Field, u128, Option<u128
 }
 
 /// IPv4 or IPv6 fields, the protocol, and its transport fields.
-fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>>> {
+fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<Item>>> {
     let addrs = if v6 {
         (
             opt(Field::Ipv6Src),
@@ -171,7 +174,7 @@ fn ip(v6: bool) -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>
 }
 
 /// ARP or RARP fields.
-fn arp() -> impl Strategy<Value = Vec<Option<(Field, u128, Option<u128>)>>> {
+fn arp() -> impl Strategy<Value = Vec<Option<Item>>> {
     (
         prop::option::weighted(0.5, 0u128..256),
         opt(Field::ArpSpa),
