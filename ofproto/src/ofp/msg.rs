@@ -473,7 +473,7 @@ pub struct PacketInMsg {
 /// `OFPT_FLOW_REMOVED`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowRemoved {
-    /// The rule's match.
+    /// The rule's match (in 1.0, what `ofp10_match` can say of it: see [`FlowStats::match_`]).
     pub match_: Match,
     /// Its cookie.
     pub cookie: u64,
@@ -693,7 +693,8 @@ pub struct FlowStats {
     pub idle_age: Option<u16>,
     /// Seconds since the rule was added or modified (NXST only; `None` = unknown).
     pub hard_age: Option<u16>,
-    /// The match.
+    /// The match. In a 1.0 `OFPST_FLOW` reply it goes out as what `ofp10_match` can say of
+    /// it, as Open vSwitch does: fields 1.0 lacks are left out (a superset of the packets).
     pub match_: Match,
     /// The actions (instructions in 1.3).
     pub actions: Vec<Action>,

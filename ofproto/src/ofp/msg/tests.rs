@@ -1410,3 +1410,69 @@ fn malformed_requests_get_the_errors_ovs_vswitchd_gives() {
     }
     assert!(compared >= 15, "{compared}");
 }
+
+/// In 1.0 reports, a match 1.0 cannot say goes out as the 1.0 match of the packets it
+/// covers (as Open vSwitch does), not as an error that would lose the whole flow dump.
+#[test]
+fn one_zero_reports_say_what_they_can_of_any_match() {
+    let m = |s: &str| {
+        crate::ofctl::parse_flow_mod(s, FlowModCommand::Add, None)
+            .unwrap()
+            .match_
+    };
+    let cases = [
+        ("ipv6,ipv6_src=2001:db8::1,actions=drop", "ipv6"),
+        (
+            "in_port=3,reg0=5,tcp,tp_dst=22,actions=drop",
+            "tcp,in_port=3,tp_dst=22",
+        ),
+        (
+            "ip,nw_src=10.0.0.0/255.0.255.0,dl_src=02:00:00:00:00:00/ff:00:00:00:00:00,actions=drop",
+            "ip,nw_src=10.0.0.0/8",
+        ),
+        ("in_port=1,actions=drop", "in_port=1"),
+    ];
+    for (flow, want) in cases {
+        let stats = FlowStats {
+            table_id: 0,
+            duration_sec: 0,
+            duration_nsec: 0,
+            priority: 1,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            flags: FlowModFlags::empty(),
+            cookie: 0,
+            packet_count: 0,
+            byte_count: 0,
+            idle_age: None,
+            hard_age: None,
+            match_: m(flow),
+            actions: vec![],
+        };
+        let rep = Msg::MultipartReply(MultipartReply {
+            more: false,
+            body: MultipartReplyBody::Flow(vec![stats]),
+        });
+        let MultipartReplyBody::Flow(got) = reply_body(dec(&enc(Version::Of10, 1, &rep))) else {
+            panic!()
+        };
+        assert_eq!(match_to_string(&got[0].match_, None, None), want, "{flow}");
+        let fr = Msg::FlowRemoved(FlowRemoved {
+            match_: m(flow),
+            cookie: 0,
+            priority: 1,
+            reason: RemovedReason::Delete,
+            table_id: 0,
+            duration_sec: 0,
+            duration_nsec: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            packet_count: 0,
+            byte_count: 0,
+        });
+        let Msg::FlowRemoved(got) = dec(&enc(Version::Of10, 1, &fr)) else {
+            panic!()
+        };
+        assert_eq!(match_to_string(&got.match_, None, None), want, "{flow}");
+    }
+}
