@@ -65,6 +65,9 @@ pub(crate) struct OfConn {
     pub(crate) probe: Probe,
     pub(crate) role: Role,
     pub(crate) miss_send_len: u16,
+    /// The flow format the peer set (`NXT_SET_FLOW_FORMAT`). Replies follow their
+    /// request's format (NXST_FLOW for NXST_FLOW); this is what Nicira flow-removed
+    /// messages would follow, which the message layer does not encode yet.
     pub(crate) flow_format: FlowFormat,
     /// 1.0 flow-mods carry a table id (Nicira `NXT_FLOW_MOD_TABLE_ID`).
     pub(crate) flow_mod_table_id: bool,

@@ -391,8 +391,8 @@ fn handle_active(
         Msg::EchoRequest(data) => send(conn, xid, &Msg::EchoReply(data)),
         Msg::BarrierRequest => send(conn, xid, &Msg::BarrierReply),
         Msg::FeaturesRequest => {
-            let reply = features_reply(v, cx);
-            reply_to(conn, xid, Msg::FeaturesReply(reply), raw)
+            let features = features_reply(v, cx);
+            reply(conn, xid, &Msg::FeaturesReply(features), raw)
         }
         Msg::GetConfigRequest => {
             let c = SwitchConfig {
@@ -478,10 +478,6 @@ fn handle_active(
         #[allow(unreachable_patterns)]
         _ => send_error(conn, xid, OfpError::BRC_BAD_TYPE, raw),
     }
-}
-
-fn reply_to(conn: &mut OfConn, xid: u32, m: Msg, raw: &[u8]) -> Result<(), Closed> {
-    reply(conn, xid, &m, raw)
 }
 
 /// FEATURES_REPLY: the datapath id, 254 tables, no buffers; in 1.0, the ports.

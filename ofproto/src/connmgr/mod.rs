@@ -35,14 +35,17 @@
 //!   254 tables, the ports for 1.0) and PORT_DESC, ports read from their devices (MAC,
 //!   admin state, carrier, link features, speed).
 //! * `add-flow`/`mod-flows`/`del-flows` (1.0 FLOW_MOD, Nicira NXT_FLOW_MOD, 1.3 FLOW_MOD):
-//!   applied to the ofproto; `dump-flows`: OFPST_FLOW, or NXST_FLOW once the connection set
-//!   the NXM flow format (`NXT_SET_FLOW_FORMAT`), or OFPMP_FLOW for 1.3; `dump-ports`,
-//!   `dump-tables`, `dump-aggregate`, table features, groups alike.
+//!   applied to the ofproto; `dump-flows`: each reply in its request's format, so
+//!   `ovs-ofctl`'s default (NXT_SET_FLOW_FORMAT to NXM, then NXST_FLOW) gets NXST_FLOW
+//!   with NXM matches, a plain OFPST_FLOW request OFPST_FLOW, and 1.3 OFPMP_FLOW;
+//!   `dump-ports`, `dump-tables`, `dump-aggregate`, `dump-desc`, table features, groups
+//!   alike; `mod-port` takes a port's device down or up; `monitor` (a management
+//!   connection that sets a `miss_send_len`) gets packet-ins and port status.
 //! * Controllers get PACKET_IN (unbuffered, truncated to the action's `max_len` or the
 //!   connection's `miss_send_len`), PORT_STATUS when a port is added, deleted or changes
 //!   (found by comparing the ports every run), and FLOW_REMOVED for rules with
 //!   `send_flow_rem` that expire or are deleted. Slaves get only PORT_STATUS and cannot
-//!   change anything (`OFPBRC_IS_SLAVE`).
+//!   change anything (`OFPBRC_IS_SLAVE`, which OVS calls `OFPBRC_IS_SECONDARY`).
 //!
 //! # Fail mode
 //!
