@@ -59,6 +59,32 @@
 //!
 //! [`ConnMgr::controller_status`] reports each controller's connection state, role and
 //! time since it connected, as OVSDB's `Controller` table publishes them.
+//!
+//! # Example
+//!
+//! A bridge's manager with its management socket and one controller, as the bridge layer
+//! sets it up; the main loop then calls [`ConnMgr::wait`] and [`ConnMgr::run`] with the
+//! bridge's ofproto and ports.
+//!
+//! ```
+//! use ofproto::connmgr::{ConnMgr, ConnState};
+//!
+//! let dir = std::env::temp_dir().join(format!("connmgr-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let mut mgr = ConnMgr::new("br0");
+//! mgr.set_mgmt(Some(&dir.join("br0.mgmt"))).unwrap(); // where `ovs-ofctl show br0` looks
+//! let refused = mgr.set_controllers(&["tcp:127.0.0.1:6653".into(), "ssl:10.0.0.1".into()]);
+//! assert_eq!(refused, ["ssl:10.0.0.1: SSL connections are not supported"]);
+//!
+//! let status = mgr.controller_status(0);
+//! assert_eq!(status[0].target, "tcp:127.0.0.1:6653");
+//! assert!(!status[0].is_connected);
+//! assert_eq!(status[0].state, ConnState::Backoff); // connects at the first `run`
+//!
+//! drop(mgr); // closes the connections and removes the socket
+//! assert!(!dir.join("br0.mgmt").exists());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 mod conn;
 mod handler;
