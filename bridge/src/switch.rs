@@ -239,6 +239,10 @@ pub struct Switch {
     next_presence_check_ms: u64,
     /// Where each bridge's management socket `<bridge>.mgmt` goes; `None`: nowhere.
     rundir: Option<PathBuf>,
+    /// [`Switch::controller_status_seq`], and the bridges' own sequence numbers it last
+    /// saw.
+    ctl_seq: u64,
+    ctl_seen: Vec<(String, u64)>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -449,6 +453,8 @@ impl Switch {
             need_reconfigure: false,
             next_presence_check_ms: 0,
             rundir: None,
+            ctl_seq: 0,
+            ctl_seen: Vec::new(),
         }
     }
 
@@ -473,6 +479,14 @@ impl Switch {
         self.bridges.get(bridge).map_or_else(Vec::new, |b| {
             b.connmgr.controller_status(dpif::monotonic_ms())
         })
+    }
+
+    /// A number that goes up (at a [`Switch::run`]) whenever a bridge's controllers
+    /// change state or role, or bridges with controllers come and go (see
+    /// [`ConnMgr::status_seq`]): the OVSDB writer publishes [`Switch::controller_status`]
+    /// again when it moved.
+    pub fn controller_status_seq(&self) -> u64 {
+        self.ctl_seq
     }
 
     /// The connection manager of bridge `bridge`.
@@ -747,6 +761,16 @@ impl Switch {
                 .filter_map(|i| Some((i.ofport?, i.netdev.clone()?)))
                 .collect();
             br.connmgr.run(&mut *br.ofproto, &ports, now_ms);
+        }
+        let seen: Vec<(String, u64)> = self
+            .bridges
+            .iter()
+            .filter(|(_, b)| b.connmgr.has_controllers())
+            .map(|(n, b)| (n.clone(), b.connmgr.status_seq()))
+            .collect();
+        if seen != self.ctl_seen {
+            self.ctl_seq += 1;
+            self.ctl_seen = seen;
         }
         for (name, br) in &mut self.bridges {
             if br.poll_vanished(name) {

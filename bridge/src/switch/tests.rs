@@ -881,10 +881,15 @@ fn openflow_sockets_and_controllers_follow_the_configuration() {
         "datapath_type = \"dummy\"",
         "datapath_type = \"dummy\"\ncontroller = [\"tcp:127.0.0.1:1\"]",
     );
+    let seq = h.switch.controller_status_seq();
     h.apply(&with_ctl);
     let now = dpif::monotonic_ms();
     h.switch.run(now);
     h.switch.run(now + 10);
+    let seq2 = h.switch.controller_status_seq();
+    assert!(seq2 > seq);
+    h.switch.run(now + 20);
+    assert_eq!(h.switch.controller_status_seq(), seq2, "nothing changed");
     let st = h.switch.controller_status("br0");
     assert_eq!(st.len(), 1);
     assert_eq!(st[0].target, "tcp:127.0.0.1:1");

@@ -232,6 +232,10 @@ pub struct ConnMgr {
     wake: bool,
     /// The id of the next connection.
     next_conn_id: u64,
+    /// Bumped whenever a controller's connection state or role changes.
+    status_seq: u64,
+    /// The state and role of every controller at the end of the last run.
+    last_status: Vec<(ConnState, Role)>,
 }
 
 impl ConnMgr {
@@ -259,6 +263,8 @@ impl ConnMgr {
             told_controllers: None,
             wake: true,
             next_conn_id: 1,
+            status_seq: 0,
+            last_status: Vec::new(),
         }
     }
 
@@ -595,6 +601,26 @@ impl ConnMgr {
 
         self.tell_ofproto(ofproto);
         self.flush_all(now_ms);
+        self.update_status_seq(now_ms);
+    }
+
+    /// A number that changes whenever a controller connects, disconnects, changes state
+    /// or role, or controllers are added or removed: the OVSDB writer publishes
+    /// [`ConnMgr::controller_status`] again when it moved.
+    pub fn status_seq(&self) -> u64 {
+        self.status_seq
+    }
+
+    fn update_status_seq(&mut self, now_ms: u64) {
+        let now: Vec<(ConnState, Role)> = self
+            .controller_status(now_ms)
+            .into_iter()
+            .map(|s| (s.state, s.role))
+            .collect();
+        if now != self.last_status {
+            self.status_seq += 1;
+            self.last_status = now;
+        }
     }
 
     /// Tells the ofproto what depends on the connections: whether controllers are

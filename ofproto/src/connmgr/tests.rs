@@ -727,6 +727,12 @@ fn unix_and_punix_controllers_are_controllers() {
     );
     assert!(h.mgr.controller_status(monotonic_ms())[1].is_connected);
     assert_eq!(h.mgr.n_conns(), 2);
+    // The status sequence moved with each connection and stays put while nothing changes.
+    let seq = h.mgr.status_seq();
+    assert!(seq >= 2, "{seq}");
+    h.step();
+    h.step();
+    assert_eq!(h.mgr.status_seq(), seq);
 
     // Removing the controllers closes their connections and the listener.
     assert!(h.mgr.set_controllers(&[]).is_empty());
@@ -734,6 +740,7 @@ fn unix_and_punix_controllers_are_controllers() {
     assert!(p.try_recv(&mut h).is_none());
     assert!(!passive.exists());
     assert_eq!(h.mgr.n_conns(), 0);
+    assert!(h.mgr.status_seq() > seq);
 }
 
 #[test]
