@@ -44,6 +44,7 @@
 
 pub mod actions;
 pub mod classifier;
+pub mod connmgr;
 pub mod error;
 pub mod fields;
 pub mod flow;

@@ -58,9 +58,12 @@ fn config_types(enable_dummy: bool) -> bridge::ConfigTypes {
     types
 }
 
-/// The bridge layer: every device and datapath class, ofproto-dpif over them.
-fn make_switch() -> bridge::Switch {
-    bridge::Switch::with_ofproto_dpif(bridge::Registries::new())
+/// The bridge layer: every device and datapath class, ofproto-dpif over them, with the
+/// bridges' OpenFlow management sockets in `rundir`.
+fn make_switch(rundir: &std::path::Path) -> bridge::Switch {
+    let mut switch = bridge::Switch::with_ofproto_dpif(bridge::Registries::new());
+    switch.set_rundir(Some(rundir.to_path_buf()));
+    switch
 }
 
 fn run(vlog: &Vlog) -> anyhow::Result<()> {
@@ -154,7 +157,7 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
     main_loop.set_vlog(vlog.clone());
     main_loop.set_signals(signals);
     main_loop.add_component(Box::new(BridgeComponent::new(
-        make_switch(),
+        make_switch(&settings.dirs.rundir),
         watcher,
         config,
         &coverage,
