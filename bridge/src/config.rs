@@ -218,7 +218,7 @@ impl VlanMode {
         }
     }
 
-    fn parse(s: &str) -> Option<VlanMode> {
+    pub(crate) fn parse(s: &str) -> Option<VlanMode> {
         Some(match s {
             "access" => VlanMode::Access,
             "trunk" => VlanMode::Trunk,
