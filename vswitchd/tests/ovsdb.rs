@@ -1,0 +1,519 @@
+//! The switch driven from a real `ovsdb-server` with Debian's `ovs-vsctl`, as operators do,
+//! and from a fake server that sends what a real one never should.
+//!
+//! Each test makes its own database from `/usr/share/openvswitch/vswitch.ovsschema` in a
+//! temporary directory that is also the run directory, starts `ovsdb-server` there (in the
+//! foreground, as a child killed when the test ends, pass or fail), then `vswitchd
+//! unix:<dir>/db.sock`. `ovs-vsctl` runs without `--no-wait`: each command returns only once
+//! our switch wrote `cur_cfg` back. Tests with hosts need root (network namespaces).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::net::{BackgroundPing, Host, sh, switch_netns};
+use common::*;
+use serde_json::{Value, json};
+
+const SCHEMA: &str = "/usr/share/openvswitch/vswitch.ovsschema";
+const SECS_10: Duration = Duration::from_secs(10);
+
+fn require_ovs_tools() -> bool {
+    tests::have("ovsdb-server") && tests::have("ovsdb-tool") && tests::have("ovs-vsctl")
+}
+
+/// A real `ovsdb-server` on `<dir>/db.sock`, with its database `<dir>/conf.db`.
+struct OvsdbServer {
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl OvsdbServer {
+    /// Creates the database and starts the server.
+    fn new(dir: &Path) -> OvsdbServer {
+        let db = dir.join("conf.db");
+        let out = sh("ovsdb-tool", &["create", db.to_str().unwrap(), SCHEMA]);
+        assert!(out.status.success(), "ovsdb-tool create: {out:?}");
+        let mut s = OvsdbServer {
+            dir: dir.to_owned(),
+            child: None,
+        };
+        s.start();
+        s
+    }
+
+    fn sock(&self) -> PathBuf {
+        self.dir.join("db.sock")
+    }
+
+    fn start(&mut self) {
+        let d = |n: &str| self.dir.join(n).display().to_string();
+        let child = Command::new("ovsdb-server")
+            .arg(d("conf.db"))
+            .arg(format!("--remote=punix:{}", d("db.sock")))
+            .arg(format!("--unixctl={}", d("ovsdb-server.ctl")))
+            .arg(format!("--log-file={}", d("ovsdb-server.log")))
+            .args(["--no-chdir", "-vconsole:off"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ovsdb-server");
+        self.child = Some(child);
+        let sock = self.sock();
+        wait_until("ovsdb-server to listen", || {
+            UnixStream::connect(&sock).is_ok()
+        });
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// `ovs-vsctl --db=unix:<dir>/db.sock ARGS` (without `--no-wait`), bounded in time.
+    fn vsctl(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("ovs-vsctl");
+        c.arg(format!("--db=unix:{}", self.sock().display()))
+            .arg("--timeout=20")
+            .args(args);
+        run_bounded(c, Duration::from_secs(30))
+    }
+
+    /// Runs `ovs-vsctl ARGS`, asserting that it succeeded and printed no error; its stdout.
+    fn vsctl_ok(&self, args: &[&str]) -> String {
+        let out = self.vsctl(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && err.is_empty(),
+            "ovs-vsctl {args:?}: {}, stderr: {err}",
+            out.status
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for OvsdbServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts `vswitchd DB --pidfile --log-file` in the foreground in `env`'s directory.
+fn start_vswitchd(env: &Env, db: &str) -> Daemon {
+    let child = env
+        .command(&[
+            db,
+            "--pidfile",
+            "--log-file",
+            "-vconsole:off",
+            "-vsyslog:off",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let d = Daemon {
+        child: Some(child),
+        pid,
+        ctl: env.ctl(pid),
+    };
+    d.wait_ready();
+    d
+}
+
+/// The `ofport/odp` line of `iface` in `dpif/show`: the OpenFlow port number.
+fn dpif_show_ofport(d: &Daemon, iface: &str) -> Option<String> {
+    let show = d.call("dpif/show", &[]).unwrap();
+    show.lines().find_map(|l| {
+        let mut w = l.split_whitespace();
+        if w.next() == Some(iface) {
+            w.next()
+                .and_then(|p| p.split('/').next())
+                .map(str::to_owned)
+        } else {
+            None
+        }
+    })
+}
+
+/// The `Port NAME` block of `bridge/show`.
+fn port_block(show: &str, port: &str) -> String {
+    let header = format!("Port {port}");
+    let mut out = String::new();
+    let mut inside = false;
+    for l in show.lines() {
+        let t = l.trim();
+        if t.starts_with("Port ") || t.starts_with("Bridge ") {
+            inside = t == header;
+        }
+        if inside {
+            out.push_str(t);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn vsctl_commands_return_and_do_what_they_say() {
+    tests::require_root!();
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
+    let _ns = switch_netns();
+    let h1 = Host::new("sw1", "10.0.0.1");
+    let _h2 = Host::new("sw2", "10.0.0.2");
+    let env = Env::new();
+    let db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let d = start_vswitchd(&env, &format!("unix:{}", db.sock().display()));
+
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=netdev",
+    ]);
+    let show = d.show();
+    assert!(show.contains("Bridge br0"), "{show}");
+    assert!(show.contains("datapath_type: netdev"), "{show}");
+    // The switch wrote the bridge's local port number and its datapath id.
+    assert_eq!(db.vsctl_ok(&["get", "interface", "br0", "ofport"]), "65534");
+    let dpid = db.vsctl_ok(&["get", "bridge", "br0", "datapath_id"]);
+    assert_eq!(dpid.trim_matches('"').len(), 16, "{dpid}");
+
+    db.vsctl_ok(&["add-port", "br0", "sw1"]);
+    db.vsctl_ok(&["add-port", "br0", "sw2"]);
+    for p in ["sw1", "sw2"] {
+        let ofport = db.vsctl_ok(&["get", "interface", p, "ofport"]);
+        assert!(ofport.parse::<u32>().unwrap() > 0, "{p}: {ofport}");
+        assert_eq!(
+            dpif_show_ofport(&d, p).as_deref(),
+            Some(ofport.as_str()),
+            "{p}"
+        );
+    }
+    assert_eq!(
+        db.vsctl_ok(&["get", "open_vswitch", ".", "cur_cfg"]),
+        db.vsctl_ok(&["get", "open_vswitch", ".", "next_cfg"])
+    );
+    h1.wait_reaches("10.0.0.2", SECS_10);
+    assert_eq!(h1.ping("10.0.0.2", 3, "0.1"), (3, 3));
+
+    // Status written back: the veth is up, with its ifindex and MAC.
+    wait_until("link_state to be written", || {
+        db.vsctl_ok(&["get", "interface", "sw1", "link_state"]) == "up"
+    });
+    let mac = db.vsctl_ok(&["get", "interface", "sw1", "mac_in_use"]);
+    let ip_link = sh("ip", &["link", "show", "sw1"]);
+    assert!(
+        String::from_utf8_lossy(&ip_link.stdout).contains(mac.trim_matches('"')),
+        "{mac}"
+    );
+
+    // A port that cannot work: ovs-vsctl prints the error our switch wrote, and the bridge
+    // keeps forwarding.
+    let out = db.vsctl(&["add-port", "br0", "nosuchdev"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        err.contains(
+            "Error detected while setting up 'nosuchdev': could not open network device \
+             nosuchdev (No such device)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        db.vsctl_ok(&["get", "interface", "nosuchdev", "ofport"]),
+        "-1"
+    );
+    assert_eq!(h1.ping("10.0.0.2", 3, "0.1"), (3, 3));
+    db.vsctl_ok(&["del-port", "nosuchdev"]);
+
+    // VLAN tags: sw1 alone in VLAN 10 cannot reach sw2, then both in VLAN 10 can.
+    db.vsctl_ok(&["set", "port", "sw1", "tag=10"]);
+    assert!(
+        port_block(&d.show(), "sw1").contains("tag: 10"),
+        "{}",
+        d.show()
+    );
+    wait_until("VLAN 10 to isolate sw1", || !h1.reaches("10.0.0.2"));
+    db.vsctl_ok(&["set", "port", "sw2", "tag=10"]);
+    h1.wait_reaches("10.0.0.2", SECS_10);
+
+    // An internal port: the switch makes its device.
+    db.vsctl_ok(&[
+        "add-port",
+        "br0",
+        "int0",
+        "--",
+        "set",
+        "interface",
+        "int0",
+        "type=internal",
+    ]);
+    assert!(sh("ip", &["link", "show", "int0"]).status.success());
+    let show = d.show();
+    assert!(
+        port_block(&show, "int0").contains("type: internal"),
+        "{show}"
+    );
+    assert!(
+        db.vsctl_ok(&["get", "interface", "int0", "ofport"])
+            .parse::<u32>()
+            .unwrap()
+            > 0
+    );
+
+    // del-port: the port is gone from the bridge and traffic stops.
+    db.vsctl_ok(&["del-port", "br0", "sw2"]);
+    assert!(dpif_show_ofport(&d, "sw2").is_none(), "{}", d.show());
+    assert!(!h1.reaches("10.0.0.2"));
+
+    // del-br: the bridge is gone.
+    db.vsctl_ok(&["del-br", "br0"]);
+    let show = d.show();
+    assert!(!show.contains("Bridge br0"), "{show}");
+    assert!(dpif_show_ofport(&d, "sw1").is_none());
+}
+
+#[test]
+fn server_restart_under_running_switch() {
+    tests::require_root!();
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    tests::require!(tests::have("ping"), "needs ping (iputils-ping)");
+    let _ns = switch_netns();
+    let h1 = Host::new("sw1", "10.0.0.1");
+    let _h2 = Host::new("sw2", "10.0.0.2");
+    let _h3 = Host::new("sw3", "10.0.0.3");
+    let env = Env::new();
+    let mut db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let d = start_vswitchd(&env, &format!("unix:{}", db.sock().display()));
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=netdev",
+        "--",
+        "add-port",
+        "br0",
+        "sw1",
+        "--",
+        "add-port",
+        "br0",
+        "sw2",
+    ]);
+    h1.wait_reaches("10.0.0.2", SECS_10);
+
+    // Pings go on while the server is down and comes back.
+    let ping = BackgroundPing::start(&h1, "10.0.0.2", 30, "0.1");
+    std::thread::sleep(Duration::from_millis(500));
+    db.kill();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(d.alive());
+    assert!(d.show().contains("Port sw2"));
+    db.start();
+    let (sent, received) = ping.finish();
+    assert_eq!(
+        (sent, received),
+        (30, 30),
+        "pings lost while the server restarted"
+    );
+
+    // A change made after the restart is applied (the switch reconnected and resynced).
+    db.vsctl_ok(&["add-port", "br0", "sw3"]);
+    h1.wait_reaches("10.0.0.3", SECS_10);
+    assert!(env.log().contains("connection dropped"), "{}", env.log());
+}
+
+/// A fake OVSDB server on a Unix socket: it answers `get_schema` with the real schema,
+/// grants the lock, answers `monitor_cond` with `initial`, acknowledges transactions (and
+/// records them), and sends each notification the test hands it.
+struct FakeServer {
+    push: mpsc::Sender<Value>,
+    txns: Arc<Mutex<Vec<Value>>>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl FakeServer {
+    fn start(sock: &Path, initial: Value) -> FakeServer {
+        let listener = UnixListener::bind(sock).unwrap();
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
+        let (push, rx) = mpsc::channel::<Value>();
+        let txns = Arc::new(Mutex::new(Vec::new()));
+        let t = Arc::clone(&txns);
+        let thread = std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            let mut buf = Vec::new();
+            loop {
+                while let Ok(v) = rx.try_recv() {
+                    if s.write_all(v.to_string().as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                let mut chunk = [0u8; 65536];
+                match s.read(&mut chunk) {
+                    Ok(0) => return,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut =>
+                    {
+                        continue;
+                    }
+                    Err(_) => return,
+                }
+                let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<Value>();
+                let mut msgs = Vec::new();
+                let mut consumed = 0;
+                while let Some(Ok(v)) = it.next() {
+                    consumed = it.byte_offset();
+                    msgs.push(v);
+                }
+                buf.drain(..consumed);
+                for m in msgs {
+                    let id = m["id"].clone();
+                    let result = match m["method"].as_str() {
+                        Some("get_schema") => schema.clone(),
+                        Some("lock") => json!({"locked": true}),
+                        Some("monitor_cond") => initial.clone(),
+                        Some("transact") => {
+                            let n = m["params"].as_array().map_or(1, Vec::len) - 1;
+                            t.lock().unwrap().push(m["params"].clone());
+                            Value::Array(vec![json!({"count": 1}); n])
+                        }
+                        Some("echo") => m["params"].clone(),
+                        _ => continue,
+                    };
+                    let reply = json!({"id": id, "result": result, "error": null});
+                    if s.write_all(reply.to_string().as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        FakeServer {
+            push,
+            txns,
+            _thread: thread,
+        }
+    }
+
+    fn update2(&self, updates: Value) {
+        self.push
+            .send(json!({"id": null, "method": "update2", "params": ["rovs", updates]}))
+            .unwrap();
+    }
+
+    /// Whether a transaction set `Open_vSwitch.cur_cfg` to `n`.
+    fn wrote_cur_cfg(&self, n: i64) -> bool {
+        self.txns.lock().unwrap().iter().any(|t| {
+            t.as_array()
+                .into_iter()
+                .flatten()
+                .any(|op| op["table"] == "Open_vSwitch" && op["row"]["cur_cfg"] == json!(n))
+        })
+    }
+}
+
+#[test]
+fn malformed_updates_are_logged_and_ignored() {
+    tests::require!(
+        Path::new(SCHEMA).exists(),
+        "needs {SCHEMA} (openvswitch-common)"
+    );
+    let env = Env::new();
+    let sock = env.path("fake.sock");
+    let (o, b, p, i) = (
+        "11111111-1111-1111-1111-111111111111",
+        "22222222-2222-2222-2222-222222222222",
+        "33333333-3333-3333-3333-333333333333",
+        "44444444-4444-4444-4444-444444444444",
+    );
+    let initial = json!({
+        "Open_vSwitch": {o: {"initial": {"bridges": ["uuid", b], "next_cfg": 1}}},
+        "Bridge": {b: {"initial": {"name": "br0", "datapath_type": "dummy", "ports": ["uuid", p]}}},
+        "Port": {p: {"initial": {"name": "p1", "interfaces": ["uuid", i]}}},
+        "Interface": {i: {"initial": {"name": "p1", "type": "dummy"}}},
+    });
+    let fake = FakeServer::start(&sock, initial);
+    let d = start_vswitchd(&env, &format!("unix:{}", sock.display()));
+    d.wait_ports(&["p1"]);
+    wait_until("cur_cfg 1 to be written", || fake.wrote_cur_cfg(1));
+    let good = d.show();
+    assert!(port_block(&good, "p1").contains("ofport: 1"), "{good}");
+
+    let missing = "55555555-5555-5555-5555-555555555555";
+    let bad = [
+        // Wrong type.
+        json!({"Interface": {i: {"modify": {"name": 5}}}}),
+        json!({"Port": {p: {"modify": {"tag": "ten"}}}}),
+        // Unknown column.
+        json!({"Port": {p: {"modify": {"nosuchcolumn": "x"}}}}),
+        // Missing row.
+        json!({"Port": {missing: {"modify": {"tag": 10}}}}),
+        json!({"Interface": {missing: {"delete": null}}}),
+        // Unknown table.
+        json!({"NoSuchTable": {missing: {"insert": {}}}}),
+        // A valid change together with a bad one: neither is applied.
+        json!({
+            "Port": {p: {"modify": {"tag": 20}}},
+            "Interface": {missing: {"modify": {"type": "internal"}}},
+            "Open_vSwitch": {o: {"modify": {"next_cfg": 2}}},
+        }),
+    ];
+    for u in &bad {
+        fake.update2(u.clone());
+    }
+    // Not an update at all.
+    fake.push
+        .send(json!({"id": null, "method": "update2", "params": ["not-our-monitor", {}]}))
+        .unwrap();
+    fake.push.send(json!({"hello": 1})).unwrap();
+    wait_until("the bad updates to be logged", || {
+        env.log().matches("ignoring a malformed update").count() >= bad.len()
+    });
+    assert!(env.log().contains("column nosuchcolumn was not monitored"));
+    assert!(env.log().contains("modified, but it does not exist"));
+    // The switch keeps its configuration.
+    assert_eq!(d.show(), good);
+    assert!(!fake.wrote_cur_cfg(2));
+
+    // The session still works: a good update is applied and acknowledged.
+    fake.update2(json!({
+        "Port": {p: {"modify": {"tag": 30}}},
+        "Open_vSwitch": {o: {"modify": {"next_cfg": 3}}},
+    }));
+    wait_until("tag 30 to be applied", || {
+        port_block(&d.show(), "p1").contains("tag: 30")
+    });
+    wait_until("cur_cfg 3 to be written", || fake.wrote_cur_cfg(3));
+    assert!(!port_block(&d.show(), "p1").contains("tag: 20"));
+}
