@@ -510,9 +510,14 @@ mod tests {
             o.pidfile,
             Some(Some("/var/run/openvswitch/ovs-vswitchd.pid".into()))
         );
-        // ovs-ctl names an OVSDB socket: refused clearly.
-        let e = o.resolve(dirs(), Path::new("/")).unwrap_err();
-        assert!(e.0.contains("not supported yet"), "{e}");
+        // ovs-ctl names the OVSDB socket.
+        let s = o.resolve(dirs(), Path::new("/")).unwrap();
+        assert_eq!(
+            s.database,
+            Database::Ovsdb(bridge::ovsdb::Remote::Unix(
+                "/var/run/openvswitch/db.sock".into()
+            ))
+        );
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! unix:<dir>/db.sock`. `ovs-vsctl` runs without `--no-wait`: each command returns only once
 //! our switch wrote `cur_cfg` back. Tests with hosts need root (network namespaces).
 
+// Test helpers: failing loudly is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -347,6 +350,78 @@ fn server_restart_under_running_switch() {
     db.vsctl_ok(&["add-port", "br0", "sw3"]);
     h1.wait_reaches("10.0.0.3", SECS_10);
     assert!(env.log().contains("connection dropped"), "{}", env.log());
+}
+
+#[test]
+fn detach_waits_for_the_server_like_ovs_vswitchd() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    // Measured with Debian's ovs-vswitchd 3.1.0: `ovs-vswitchd unix:<absent> --detach` keeps
+    // the parent waiting (still waiting when killed after 20 s) while the daemon retries
+    // with backoff; it returns once the server answered. The same here.
+    let env = Env::new();
+    let sock = env.path("db.sock");
+    let db_arg = format!("unix:{}", sock.display());
+    let mut parent = env
+        .command(&[
+            &db_arg,
+            "--pidfile",
+            "--detach",
+            "--log-file",
+            "-vconsole:off",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = DetachedGuard(env.pidfile());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        parent.try_wait().unwrap().is_none(),
+        "--detach returned without a server"
+    );
+    let db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = parent.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "--detach did not return"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    // The daemon is configured from the server now.
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=dummy",
+    ]);
+    assert_eq!(db.vsctl_ok(&["get", "interface", "br0", "ofport"]), "65534");
+    drop(guard);
+}
+
+/// Kills the detached daemon named by a pidfile, also when the test fails.
+struct DetachedGuard(PathBuf);
+
+impl Drop for DetachedGuard {
+    fn drop(&mut self) {
+        if let Ok(Some(pid)) = vswitchd::pidfile::read_pidfile(&self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 /// A fake OVSDB server on a Unix socket: it answers `get_schema` with the real schema,
