@@ -430,17 +430,28 @@ impl Drop for DetachedGuard {
 struct FakeServer {
     push: mpsc::Sender<Value>,
     txns: Arc<Mutex<Vec<Value>>>,
+    /// Every message received that is not a request (replies to the fake's requests).
+    replies: Arc<Mutex<Vec<Value>>>,
     _thread: std::thread::JoinHandle<()>,
 }
 
 impl FakeServer {
     fn start(sock: &Path, initial: Value) -> FakeServer {
+        FakeServer::with(sock, initial, false, 0)
+    }
+
+    /// With `old`, the server refuses `monitor_cond` and answers plain `monitor` (give
+    /// `initial` in `update` format then); the first `failing` transactions fail (their last
+    /// operation gets an error, as when a row is gone).
+    fn with(sock: &Path, initial: Value, old: bool, mut failing: usize) -> FakeServer {
         let listener = UnixListener::bind(sock).unwrap();
         let schema: Value =
             serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
         let (push, rx) = mpsc::channel::<Value>();
         let txns = Arc::new(Mutex::new(Vec::new()));
         let t = Arc::clone(&txns);
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let r = Arc::clone(&replies);
         let thread = std::thread::spawn(move || {
             let Ok((mut s, _)) = listener.accept() else {
                 return;
@@ -474,15 +485,33 @@ impl FakeServer {
                 }
                 buf.drain(..consumed);
                 for m in msgs {
+                    if m.get("method").is_none() {
+                        r.lock().unwrap().push(m);
+                        continue;
+                    }
                     let id = m["id"].clone();
                     let result = match m["method"].as_str() {
                         Some("get_schema") => schema.clone(),
                         Some("lock") => json!({"locked": true}),
-                        Some("monitor_cond") => initial.clone(),
+                        Some("monitor_cond") if old => {
+                            let e = json!({"id": id, "result": null, "error": {"error": "unknown method"}});
+                            if s.write_all(e.to_string().as_bytes()).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        Some("monitor_cond" | "monitor") => initial.clone(),
                         Some("transact") => {
                             let n = m["params"].as_array().map_or(1, Vec::len) - 1;
                             t.lock().unwrap().push(m["params"].clone());
-                            Value::Array(vec![json!({"count": 1}); n])
+                            let mut r = vec![json!({"count": 1}); n];
+                            if failing > 0 {
+                                failing -= 1;
+                                if let Some(last) = r.last_mut() {
+                                    *last = json!({"error": "constraint violation", "details": "row gone"});
+                                }
+                            }
+                            Value::Array(r)
                         }
                         Some("echo") => m["params"].clone(),
                         _ => continue,
@@ -497,6 +526,7 @@ impl FakeServer {
         FakeServer {
             push,
             txns,
+            replies,
             _thread: thread,
         }
     }
@@ -509,12 +539,22 @@ impl FakeServer {
 
     /// Whether a transaction set `Open_vSwitch.cur_cfg` to `n`.
     fn wrote_cur_cfg(&self, n: i64) -> bool {
-        self.txns.lock().unwrap().iter().any(|t| {
-            t.as_array()
-                .into_iter()
-                .flatten()
-                .any(|op| op["table"] == "Open_vSwitch" && op["row"]["cur_cfg"] == json!(n))
-        })
+        self.cur_cfg_writes(n) > 0
+    }
+
+    /// How many transactions set `Open_vSwitch.cur_cfg` to `n`.
+    fn cur_cfg_writes(&self, n: i64) -> usize {
+        self.txns
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| {
+                t.as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|op| op["table"] == "Open_vSwitch" && op["row"]["cur_cfg"] == json!(n))
+            })
+            .count()
     }
 }
 
@@ -590,5 +630,153 @@ fn malformed_updates_are_logged_and_ignored() {
         port_block(&d.show(), "p1").contains("tag: 30")
     });
     wait_until("cur_cfg 3 to be written", || fake.wrote_cur_cfg(3));
+
+    // The server's echo is answered with the same parameters.
+    fake.push
+        .send(json!({"id": "e1", "method": "echo", "params": ["x", 1]}))
+        .unwrap();
+    wait_until("the echo reply", || {
+        fake.replies
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "e1" && m["result"] == json!(["x", 1]) && m["error"].is_null())
+    });
     assert!(!port_block(&d.show(), "p1").contains("tag: 20"));
+}
+
+const O: &str = "11111111-1111-1111-1111-111111111111";
+const B: &str = "22222222-2222-2222-2222-222222222222";
+const P: &str = "33333333-3333-3333-3333-333333333333";
+const I: &str = "44444444-4444-4444-4444-444444444444";
+
+#[test]
+fn falls_back_to_monitor_on_an_older_server() {
+    tests::require!(
+        Path::new(SCHEMA).exists(),
+        "needs {SCHEMA} (openvswitch-common)"
+    );
+    let env = Env::new();
+    let sock = env.path("fake.sock");
+    // RFC 7047 `monitor` format: full rows in "new".
+    let initial = json!({
+        "Open_vSwitch": {O: {"new": {"bridges": ["uuid", B], "next_cfg": 1, "cur_cfg": 0}}},
+        "Bridge": {B: {"new": {"name": "br0", "datapath_type": "dummy", "ports": ["uuid", P]}}},
+        "Port": {P: {"new": {"name": "p1", "interfaces": ["uuid", I]}}},
+        "Interface": {I: {"new": {"name": "p1", "type": "dummy"}}},
+    });
+    let fake = FakeServer::with(&sock, initial, true, 0);
+    let d = start_vswitchd(&env, &format!("unix:{}", sock.display()));
+    d.wait_ports(&["p1"]);
+    wait_until("cur_cfg 1 to be written", || fake.wrote_cur_cfg(1));
+    assert!(
+        env.log().contains("falling back to monitor"),
+        "{}",
+        env.log()
+    );
+    // A plain `update` notification (new and old) is applied.
+    fake.push
+        .send(json!({"id": null, "method": "update", "params": ["rovs", {
+            "Port": {P: {"new": {"name": "p1", "interfaces": ["uuid", I], "tag": 7},
+                         "old": {"tag": ["set", []]}}},
+            "Open_vSwitch": {O: {"new": {"bridges": ["uuid", B], "next_cfg": 2, "cur_cfg": 1},
+                                 "old": {"next_cfg": 1}}},
+        }]}))
+        .unwrap();
+    wait_until("tag 7 to be applied", || {
+        port_block(&d.show(), "p1").contains("tag: 7")
+    });
+    wait_until("cur_cfg 2 to be written", || fake.wrote_cur_cfg(2));
+}
+
+#[test]
+fn a_failed_write_back_is_retried() {
+    tests::require!(
+        Path::new(SCHEMA).exists(),
+        "needs {SCHEMA} (openvswitch-common)"
+    );
+    let env = Env::new();
+    let sock = env.path("fake.sock");
+    let initial = json!({
+        "Open_vSwitch": {O: {"initial": {"bridges": ["uuid", B], "next_cfg": 1}}},
+        "Bridge": {B: {"initial": {"name": "br0", "datapath_type": "dummy", "ports": ["uuid", P]}}},
+        "Port": {P: {"initial": {"name": "p1", "interfaces": ["uuid", I]}}},
+        "Interface": {I: {"initial": {"name": "p1", "type": "dummy"}}},
+    });
+    // The fake never echoes our writes back as updates, so the replica keeps saying that
+    // cur_cfg is 0: after the two failures the switch writes it again and again succeeds.
+    let fake = FakeServer::with(&sock, initial, false, 2);
+    let _d = start_vswitchd(&env, &format!("unix:{}", sock.display()));
+    wait_until("cur_cfg to be written three times", || {
+        fake.cur_cfg_writes(1) >= 3
+    });
+    assert!(
+        env.log().matches("write-back transaction failed").count() >= 2,
+        "{}",
+        env.log()
+    );
+}
+
+#[test]
+fn tcp_remote_with_echo_both_ways() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    let env = Env::new();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let db = OvsdbServer::new(env.dir.path());
+    // A second remote on TCP, added at run time as `ovs-appctl` would.
+    let ctl = env.path("ovsdb-server.ctl");
+    let out = sh(
+        "ovs-appctl",
+        &[
+            "-t",
+            ctl.to_str().unwrap(),
+            "ovsdb-server/add-remote",
+            &format!("ptcp:{port}:127.0.0.1"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let d = start_vswitchd(&env, &format!("tcp:127.0.0.1:{port}"));
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=dummy",
+    ]);
+    assert!(d.show().contains("Bridge br0"));
+    // Over TCP ovsdb-server probes an idle client every 5 s and drops it after 10 s without
+    // an answer; the switch probes the server likewise. 11 s idle: still connected.
+    std::thread::sleep(Duration::from_secs(11));
+    assert!(!env.log().contains("connection dropped"), "{}", env.log());
+    db.vsctl_ok(&[
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "type=dummy",
+    ]);
+    assert!(
+        db.vsctl_ok(&["get", "interface", "p1", "ofport"])
+            .parse::<u32>()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        env.log().matches("connecting...").count(),
+        1,
+        "{}",
+        env.log()
+    );
 }
