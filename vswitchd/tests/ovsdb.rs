@@ -135,9 +135,12 @@ fn start_vswitchd(env: &Env, db: &str) -> Daemon {
     d
 }
 
-/// The `ofport/odp` line of `iface` in `dpif/show`: the OpenFlow port number.
-fn dpif_show_ofport(d: &Daemon, iface: &str) -> Option<String> {
-    let show = d.call("dpif/show", &[]).unwrap();
+/// The OpenFlow port number of `iface` in Debian's `ovs-appctl dpif/show` (`    p1 1/2:
+/// (system)`).
+fn dpif_show_ofport(env: &Env, iface: &str) -> Option<String> {
+    let out = env.appctl(&["dpif/show"]);
+    assert_eq!(out.rc, 0, "{out:?}");
+    let show = out.stdout;
     show.lines().find_map(|l| {
         let mut w = l.split_whitespace();
         if w.next() == Some(iface) {
@@ -207,7 +210,7 @@ fn vsctl_commands_return_and_do_what_they_say() {
         let ofport = db.vsctl_ok(&["get", "interface", p, "ofport"]);
         assert!(ofport.parse::<u32>().unwrap() > 0, "{p}: {ofport}");
         assert_eq!(
-            dpif_show_ofport(&d, p).as_deref(),
+            dpif_show_ofport(&env, p).as_deref(),
             Some(ofport.as_str()),
             "{p}"
         );
@@ -286,14 +289,14 @@ fn vsctl_commands_return_and_do_what_they_say() {
 
     // del-port: the port is gone from the bridge and traffic stops.
     db.vsctl_ok(&["del-port", "br0", "sw2"]);
-    assert!(dpif_show_ofport(&d, "sw2").is_none(), "{}", d.show());
+    assert!(dpif_show_ofport(&env, "sw2").is_none(), "{}", d.show());
     assert!(!h1.reaches("10.0.0.2"));
 
     // del-br: the bridge is gone.
     db.vsctl_ok(&["del-br", "br0"]);
     let show = d.show();
     assert!(!show.contains("Bridge br0"), "{show}");
-    assert!(dpif_show_ofport(&d, "sw1").is_none());
+    assert!(dpif_show_ofport(&env, "sw1").is_none());
 }
 
 #[test]
@@ -778,5 +781,57 @@ fn tcp_remote_with_echo_both_ways() {
         1,
         "{}",
         env.log()
+    );
+}
+
+#[test]
+fn a_second_switch_waits_for_the_lock() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    let env1 = Env::new();
+    let env2 = Env::new();
+    let db = OvsdbServer::new(env1.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let remote = format!("unix:{}", db.sock().display());
+    let d1 = start_vswitchd(&env1, &remote);
+    let d2 = start_vswitchd(&env2, &remote);
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=dummy",
+    ]);
+    assert!(d1.show().contains("Bridge br0"));
+    wait_until("the second switch to see the lock held", || {
+        env2.log()
+            .contains("another ovs-vswitchd process is running")
+    });
+    assert!(!d2.show().contains("Bridge br0"), "{}", d2.show());
+
+    // The first switch goes away: the second gets the lock and takes over.
+    drop(d1);
+    wait_until("the second switch to configure br0", || {
+        d2.show().contains("Bridge br0")
+    });
+    db.vsctl_ok(&[
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "type=dummy",
+    ]);
+    d2.wait_ports(&["p1"]);
+    assert!(
+        env2.log().contains("acquired the ovs_vswitchd lock"),
+        "{}",
+        env2.log()
     );
 }

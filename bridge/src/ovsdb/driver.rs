@@ -82,6 +82,9 @@ pub struct Driver {
     /// Columns written on this connection that are not monitored: table, row, column.
     written: Written,
     controller_status: Option<ControllerStatusFn>,
+    /// The rows skipped when the configuration was last built, logged once each time they
+    /// change.
+    warnings: Vec<String>,
 }
 
 type Written = HashMap<(&'static str, Uuid), BTreeMap<&'static str, Datum>>;
@@ -128,6 +131,7 @@ impl Driver {
             next_stats: None,
             written: HashMap::new(),
             controller_status: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -207,8 +211,11 @@ impl Driver {
             self.applied_seqno = self.session.seqno();
             self.dirty = true;
             let (cfg, warnings) = self.session.replica().to_config().unwrap_or_default();
-            for w in warnings {
-                tracing::warn!("database: {w}; skipped");
+            if warnings != self.warnings {
+                for w in &warnings {
+                    tracing::warn!("database: {w}; skipped");
+                }
+                self.warnings = warnings;
             }
             if self.current.as_ref() != Some(&cfg) {
                 let r = switch.reconfigure(&cfg);
