@@ -227,11 +227,27 @@ fn vsctl_commands_return_and_do_what_they_say() {
         db.vsctl_ok(&["get", "interface", "sw1", "link_state"]) == "up"
     });
     let mac = db.vsctl_ok(&["get", "interface", "sw1", "mac_in_use"]);
-    let ip_link = sh("ip", &["link", "show", "sw1"]);
+    let ip_link =
+        String::from_utf8_lossy(&sh("ip", &["-o", "link", "show", "sw1"]).stdout).into_owned();
+    assert!(ip_link.contains(mac.trim_matches('"')), "{mac} {ip_link}");
+    let ifindex = db.vsctl_ok(&["get", "interface", "sw1", "ifindex"]);
     assert!(
-        String::from_utf8_lossy(&ip_link.stdout).contains(mac.trim_matches('"')),
-        "{mac}"
+        ip_link.starts_with(&format!("{ifindex}: sw1")),
+        "{ifindex} {ip_link}"
     );
+    assert_eq!(
+        db.vsctl_ok(&["get", "interface", "sw1", "admin_state"]),
+        "up"
+    );
+    assert_eq!(db.vsctl_ok(&["get", "interface", "sw1", "mtu"]), "1500");
+    // Statistics (every 5 s): the pings show in sw1's counters.
+    wait_until("statistics to count the pings", || {
+        let out = db.vsctl(&["get", "interface", "sw1", "statistics:rx_packets"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|n| n >= 3)
+    });
 
     // A port that cannot work: ovs-vsctl prints the error our switch wrote, and the bridge
     // keeps forwarding.
@@ -250,7 +266,19 @@ fn vsctl_commands_return_and_do_what_they_say() {
         "-1"
     );
     assert_eq!(h1.ping("10.0.0.2", 3, "0.1"), (3, 3));
+    // Made an internal port, the same interface works: the switch makes its device and
+    // clears the error.
+    db.vsctl_ok(&["set", "interface", "nosuchdev", "type=internal"]);
+    assert!(sh("ip", &["link", "show", "nosuchdev"]).status.success());
+    let ofport = db.vsctl_ok(&["get", "interface", "nosuchdev", "ofport"]);
+    assert!(ofport.parse::<u32>().unwrap() > 0, "{ofport}");
+    assert_eq!(
+        db.vsctl_ok(&["get", "interface", "nosuchdev", "error"]),
+        "[]"
+    );
+    assert!(port_block(&d.show(), "nosuchdev").contains("type: internal"));
     db.vsctl_ok(&["del-port", "nosuchdev"]);
+    assert!(!sh("ip", &["link", "show", "nosuchdev"]).status.success());
 
     // VLAN tags: sw1 alone in VLAN 10 cannot reach sw2, then both in VLAN 10 can.
     db.vsctl_ok(&["set", "port", "sw1", "tag=10"]);
