@@ -240,6 +240,17 @@ fn vsctl_commands_return_and_do_what_they_say() {
         "up"
     );
     assert_eq!(db.vsctl_ok(&["get", "interface", "sw1", "mtu"]), "1500");
+    // A change of the device shows: sw1 set down, then up again.
+    assert!(sh("ip", &["link", "set", "sw1", "down"]).status.success());
+    wait_until("admin_state down to be written", || {
+        db.vsctl_ok(&["get", "interface", "sw1", "admin_state"]) == "down"
+            && db.vsctl_ok(&["get", "interface", "sw1", "link_state"]) == "down"
+    });
+    assert!(sh("ip", &["link", "set", "sw1", "up"]).status.success());
+    wait_until("admin_state up to be written", || {
+        db.vsctl_ok(&["get", "interface", "sw1", "admin_state"]) == "up"
+    });
+    h1.wait_reaches("10.0.0.2", SECS_10);
     // Statistics (every 5 s): the pings show in sw1's counters.
     wait_until("statistics to count the pings", || {
         let out = db.vsctl(&["get", "interface", "sw1", "statistics:rx_packets"]);

@@ -269,6 +269,12 @@ impl From<&str> for Atom {
     }
 }
 
+impl From<String> for Atom {
+    fn from(s: String) -> Atom {
+        Atom::String(s)
+    }
+}
+
 impl From<i64> for Atom {
     fn from(i: i64) -> Atom {
         Atom::Integer(i)

@@ -33,8 +33,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use netdev::NetdevFlags;
 use netdev::poll::PollSet;
+use netdev::{Netdev, NetdevFlags};
 use serde_json::{Map, Value, json};
 
 use super::datum::{Atom, Datum, Uuid};
@@ -87,7 +87,13 @@ pub struct Driver {
     warnings: Vec<String>,
 }
 
+/// Values written per row and column; [`STATUS_VERSION`] records which device state the
+/// status columns were taken from.
 type Written = HashMap<(&'static str, Uuid), BTreeMap<&'static str, Datum>>;
+
+/// The pseudo-column of [`Written`] holding the device and `change_seq` of the status
+/// last written (never sent).
+const STATUS_VERSION: &str = "_status_version";
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -206,6 +212,9 @@ impl Driver {
         if !(self.session.has_lock() && self.session.is_synced()) {
             return None;
         }
+        let replica = self.session.replica();
+        self.written
+            .retain(|(table, uuid), _| replica.row(table, uuid).is_some());
         let mut report = None;
         if self.session.seqno() != self.applied_seqno {
             self.applied_seqno = self.session.seqno();
@@ -296,6 +305,84 @@ impl Driver {
         written.entry(key).or_default().insert(col, value);
     }
 
+    /// Adds an interface's changed status columns to `row`. Nothing is asked of the device
+    /// while its `change_seq` is the one whose status was written.
+    fn iface_status(
+        &self,
+        key: (&'static str, Uuid),
+        nd: Option<&dyn Netdev>,
+        row: &mut Map<String, Value>,
+        written: &mut Written,
+    ) {
+        let version = Datum::scalar(match nd {
+            Some(d) => {
+                let addr = std::ptr::from_ref(d).cast::<()>() as usize;
+                format!("{addr:x}:{}", d.change_seq())
+            }
+            None => String::new(),
+        });
+        if self.written.get(&key).and_then(|c| c.get(STATUS_VERSION)) == Some(&version) {
+            return;
+        }
+        written
+            .entry(key)
+            .or_default()
+            .insert(STATUS_VERSION, version);
+        let ifindex = opt_int(
+            nd.and_then(|d| d.ifindex().ok())
+                .filter(|i| *i > 0)
+                .map(i64::from),
+        );
+        self.status_col(key, "ifindex", ifindex, row, written);
+        let mac = nd.and_then(|d| d.etheraddr().ok()).map(|m| m.to_string());
+        self.status_col(key, "mac_in_use", opt_str(mac.as_deref()), row, written);
+        let mtu = opt_int(nd.and_then(|d| d.mtu().ok()).map(i64::from));
+        self.status_col(key, "mtu", mtu, row, written);
+        let up = |b: bool| if b { "up" } else { "down" };
+        let link = nd.and_then(|d| d.carrier().ok()).map(up);
+        self.status_col(key, "link_state", opt_str(link), row, written);
+        let admin = nd
+            .and_then(|d| d.flags().ok())
+            .map(|f| up(f.contains(NetdevFlags::UP)));
+        self.status_col(key, "admin_state", opt_str(admin), row, written);
+        let status = nd.and_then(|d| d.status().ok()).unwrap_or_default();
+        let status = Datum::string_map(status.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.status_col(key, "status", status, row, written);
+    }
+
+    /// Adds an interface's `statistics` to `row` if they changed.
+    fn iface_stats(
+        &self,
+        key: (&'static str, Uuid),
+        d: &dyn Netdev,
+        row: &mut Map<String, Value>,
+        written: &mut Written,
+    ) {
+        let s = d.stats().unwrap_or_default();
+        let counters = [
+            ("collisions", s.collisions),
+            ("rx_bytes", s.rx_bytes),
+            ("rx_crc_err", s.rx_crc_errors),
+            ("rx_dropped", s.rx_dropped),
+            ("rx_errors", s.rx_errors),
+            ("rx_frame_err", s.rx_frame_errors),
+            ("rx_missed_errors", s.rx_missed_errors),
+            ("rx_over_err", s.rx_over_errors),
+            ("rx_packets", s.rx_packets),
+            ("tx_bytes", s.tx_bytes),
+            ("tx_dropped", s.tx_dropped),
+            ("tx_errors", s.tx_errors),
+            ("tx_packets", s.tx_packets),
+        ];
+        // Unknown counters (u64::MAX) are left out, as OVS does.
+        let map = Datum::map(counters.iter().filter_map(|(k, v)| {
+            i64::try_from(*v)
+                .ok()
+                .map(|v| (Atom::from(*k), Atom::Integer(v)))
+        }));
+        self.status_col(key, "statistics", map, row, written);
+    }
+
     /// The operations that bring the database in line with the switch, and the status
     /// values they write.
     fn write_back(&self, switch: &Switch, stats: bool) -> (Vec<Value>, Written) {
@@ -381,56 +468,9 @@ impl Driver {
                     let key = (t, i_uuid);
                     let nd = switch.iface_netdev(&br_name, &name);
                     let nd = nd.as_deref();
-                    let ifindex = opt_int(
-                        nd.and_then(|d| d.ifindex().ok())
-                            .filter(|i| *i > 0)
-                            .map(i64::from),
-                    );
-                    self.status_col(key, "ifindex", ifindex, &mut row, &mut written);
-                    let mac = nd.and_then(|d| d.etheraddr().ok()).map(|m| m.to_string());
-                    self.status_col(
-                        key,
-                        "mac_in_use",
-                        opt_str(mac.as_deref()),
-                        &mut row,
-                        &mut written,
-                    );
-                    let mtu = opt_int(nd.and_then(|d| d.mtu().ok()).map(i64::from));
-                    self.status_col(key, "mtu", mtu, &mut row, &mut written);
-                    let up = |b: bool| if b { "up" } else { "down" };
-                    let link = nd.and_then(|d| d.carrier().ok()).map(up);
-                    self.status_col(key, "link_state", opt_str(link), &mut row, &mut written);
-                    let admin = nd
-                        .and_then(|d| d.flags().ok())
-                        .map(|f| up(f.contains(NetdevFlags::UP)));
-                    self.status_col(key, "admin_state", opt_str(admin), &mut row, &mut written);
-                    let status = nd.and_then(|d| d.status().ok()).unwrap_or_default();
-                    let status =
-                        Datum::string_map(status.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    self.status_col(key, "status", status, &mut row, &mut written);
+                    self.iface_status(key, nd, &mut row, &mut written);
                     if stats && let Some(d) = nd {
-                        let s = d.stats().unwrap_or_default();
-                        let counters = [
-                            ("collisions", s.collisions),
-                            ("rx_bytes", s.rx_bytes),
-                            ("rx_crc_err", s.rx_crc_errors),
-                            ("rx_dropped", s.rx_dropped),
-                            ("rx_errors", s.rx_errors),
-                            ("rx_frame_err", s.rx_frame_errors),
-                            ("rx_missed_errors", s.rx_missed_errors),
-                            ("rx_over_err", s.rx_over_errors),
-                            ("rx_packets", s.rx_packets),
-                            ("tx_bytes", s.tx_bytes),
-                            ("tx_dropped", s.tx_dropped),
-                            ("tx_errors", s.tx_errors),
-                            ("tx_packets", s.tx_packets),
-                        ];
-                        let map = Datum::map(counters.iter().filter_map(|(k, v)| {
-                            i64::try_from(*v)
-                                .ok()
-                                .map(|v| (Atom::from(*k), Atom::Integer(v)))
-                        }));
-                        self.status_col(key, "statistics", map, &mut row, &mut written);
+                        self.iface_stats(key, d, &mut row, &mut written);
                     }
                     if !row.is_empty() {
                         ops.push(update_op(t, i_uuid, row));
