@@ -353,6 +353,10 @@ impl Component for BridgeComponent {
         for (k, v) in self.switch.memory_usage() {
             *report.entry(k).or_default() += v;
         }
+        if let Source::Ovsdb(db) = &self.source {
+            let cells = db.session().replica().n_cells();
+            report.insert("idl-cells-Open_vSwitch".to_owned(), cells as u64);
+        }
     }
 
     fn exit(&mut self, cleanup: bool) {

@@ -201,6 +201,8 @@ fn vsctl_commands_return_and_do_what_they_say() {
     assert!(show.contains("datapath_type: netdev"), "{show}");
     // The switch wrote the bridge's local port number and its datapath id.
     assert_eq!(db.vsctl_ok(&["get", "interface", "br0", "ofport"]), "65534");
+    let mem = env.appctl(&["memory/show"]).stdout;
+    assert!(mem.contains("idl-cells-Open_vSwitch:"), "{mem}");
     let dpid = db.vsctl_ok(&["get", "bridge", "br0", "datapath_id"]);
     assert_eq!(dpid.trim_matches('"').len(), 16, "{dpid}");
 

@@ -250,6 +250,16 @@ impl Replica {
         Ok(())
     }
 
+    /// The number of values held (rows times columns present), as `memory/show` reports
+    /// `idl-cells`.
+    pub fn n_cells(&self) -> usize {
+        self.tables
+            .values()
+            .flat_map(|t| t.values())
+            .map(Row::len)
+            .sum()
+    }
+
     /// The one `Open_vSwitch` row, if there is exactly one.
     pub fn ovs_row(&self) -> Option<(&Uuid, &Row)> {
         let mut it = self.rows("Open_vSwitch");
