@@ -665,3 +665,63 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn remotes() {
+        assert_eq!(
+            Remote::parse("unix:/run/db.sock").unwrap(),
+            Remote::Unix("/run/db.sock".into())
+        );
+        let tcp = Remote::parse("tcp:127.0.0.1:6640").unwrap();
+        assert_eq!(tcp, Remote::Tcp("127.0.0.1:6640".parse().unwrap()));
+        assert_eq!(tcp.to_string(), "tcp:127.0.0.1:6640");
+        let v6 = Remote::parse("tcp:[::1]:6640").unwrap();
+        assert_eq!(v6.to_string(), "tcp:[::1]:6640");
+        for bad in [
+            "unix:",
+            "tcp:localhost:6640",
+            "tcp:1.2.3.4",
+            "ssl:1.2.3.4:6640",
+            "x",
+        ] {
+            assert!(Remote::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refused_connection_backs_off() {
+        let dir = std::env::temp_dir().join(format!("rovs-ovsdb-{}", std::process::id()));
+        let mut s = Session::new(Remote::Unix(dir.join("absent.sock")));
+        let t0 = Instant::now();
+        s.run(t0);
+        assert!(!s.is_synced() && s.conn.is_none());
+        // The next attempt waits 1 s, then 2, 4, 8, 8.
+        let mut waits = Vec::new();
+        let mut now = t0;
+        for _ in 0..5 {
+            let next = s.next_attempt.unwrap();
+            waits.push(next.duration_since(now).as_secs());
+            now = next;
+            s.run(now);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 8]);
+    }
+
+    proptest! {
+        #[test]
+        fn remote_text_round_trip(ip in any::<std::net::IpAddr>(), port in any::<u16>()) {
+            let r = Remote::Tcp(SocketAddr::new(ip, port));
+            prop_assert_eq!(Remote::parse(&r.to_string()).unwrap(), r);
+        }
+
+        #[test]
+        fn remote_parse_never_panics(s in "\\PC{0,40}") {
+            let _ = Remote::parse(&s);
+        }
+    }
+}
