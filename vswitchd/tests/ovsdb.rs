@@ -207,7 +207,17 @@ fn vsctl_commands_return_and_do_what_they_say() {
     assert_eq!(dpid.trim_matches('"').len(), 16, "{dpid}");
 
     db.vsctl_ok(&["add-port", "br0", "sw1"]);
-    db.vsctl_ok(&["add-port", "br0", "sw2"]);
+    db.vsctl_ok(&[
+        "add-port",
+        "br0",
+        "sw2",
+        "--",
+        "set",
+        "interface",
+        "sw2",
+        "ofport_request=7",
+    ]);
+    assert_eq!(db.vsctl_ok(&["get", "interface", "sw2", "ofport"]), "7");
     for p in ["sw1", "sw2"] {
         let ofport = db.vsctl_ok(&["get", "interface", p, "ofport"]);
         assert!(ofport.parse::<u32>().unwrap() > 0, "{p}: {ofport}");
@@ -292,6 +302,21 @@ fn vsctl_commands_return_and_do_what_they_say() {
     assert!(port_block(&d.show(), "nosuchdev").contains("type: internal"));
     db.vsctl_ok(&["del-port", "nosuchdev"]);
     assert!(!sh("ip", &["link", "show", "nosuchdev"]).status.success());
+
+    // fail_mode=secure: no controller, so no flows and no traffic; back to standalone.
+    db.vsctl_ok(&["set-fail-mode", "br0", "secure"]);
+    wait_until("secure mode to stop traffic", || !h1.reaches("10.0.0.2"));
+    db.vsctl_ok(&["del-fail-mode", "br0"]);
+    h1.wait_reaches("10.0.0.2", SECS_10);
+
+    // mtu_request: the device's MTU changes, and the mtu column follows.
+    db.vsctl_ok(&["set", "interface", "sw1", "mtu_request=1400"]);
+    let ip_link =
+        String::from_utf8_lossy(&sh("ip", &["-o", "link", "show", "sw1"]).stdout).into_owned();
+    assert!(ip_link.contains("mtu 1400"), "{ip_link}");
+    wait_until("mtu 1400 to be written", || {
+        db.vsctl_ok(&["get", "interface", "sw1", "mtu"]) == "1400"
+    });
 
     // VLAN tags: sw1 alone in VLAN 10 cannot reach sw2, then both in VLAN 10 can.
     db.vsctl_ok(&["set", "port", "sw1", "tag=10"]);

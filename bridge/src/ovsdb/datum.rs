@@ -14,6 +14,13 @@
 //! A [`Datum`] is kept normalized: set elements sorted and unique, map entries sorted by
 //! key with unique keys, so that two equal values compare equal. Nothing here panics on any
 //! input: malformed JSON values are a [`DatumError`].
+//!
+//! # `update2` diffs
+//!
+//! For a column that can hold more than one element, `modify` carries a diff: set elements
+//! to add or remove (symmetric difference), map entries to add, remove (same value) or
+//! change (new value). For every other column (scalars, and optional values with at most
+//! one element) it carries the new value.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -470,7 +477,8 @@ impl Datum {
         self.len() == 0
     }
 
-    /// Applies an `update2` diff: for a scalar column the diff is the new value; for a set,
+    /// Applies an `update2` diff: if `scalar` (a column of at most one element) the diff is
+    /// the new value; for a set,
     /// each element of the diff is removed if present, added if not; for a map, an entry
     /// whose key is absent is added, one equal to the current entry is removed, and one
     /// with a new value replaces it.
@@ -567,9 +575,17 @@ impl ColumnType {
         }
     }
 
-    /// Whether a value is exactly one atom (its `update2` diff is the new value).
+    /// Whether a value is exactly one atom.
     pub fn is_scalar(&self) -> bool {
         self.value.is_none() && self.min == 1 && self.max == Some(1)
+    }
+
+    /// Whether a value can hold more than one element. Only such columns get a real diff
+    /// in `update2`; for the others (scalars, and optional values such as `ofport` or
+    /// `fail_mode`) the "diff" is the new value: clearing `fail_mode` arrives as
+    /// `"fail_mode": ["set", []]` (measured with ovsdb-server 3.1.0).
+    pub fn is_composite(&self) -> bool {
+        self.max.is_none_or(|m| m > 1)
     }
 
     /// Parses a schema `type`: `"integer"` or `{"key": ..., "value": ..., "min": ..,
@@ -665,7 +681,7 @@ impl ColumnType {
     /// The diff is not of this type, or the result has too few or too many elements.
     pub fn apply_diff_json(&self, old: &Datum, diff: &Value) -> Result<Datum, DatumError> {
         let d = Datum::diff_from_json(diff, self)?;
-        let new = old.apply_diff(&d, self.is_scalar());
+        let new = old.apply_diff(&d, !self.is_composite());
         self.check_size(&new)?;
         Ok(new)
     }

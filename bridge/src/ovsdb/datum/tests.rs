@@ -144,28 +144,36 @@ fn update2_diffs() {
             .unwrap(),
         Datum::scalar("b")
     );
-    // Optional scalar (a set of 0 or 1): symmetric difference.
+    // Optional scalar (a set of 0 or 1): the new value too, as ovsdb-server 3.1.0 sends it
+    // (clearing fail_mode arrived as `"fail_mode": ["set", []]`).
     let ofport = ty(json!({"key": "integer", "min": 0, "max": 1}));
+    assert!(!ofport.is_composite());
     assert_eq!(
         ofport.apply_diff_json(&Datum::empty(), &json!(1)).unwrap(),
         Datum::scalar(1)
     );
     assert_eq!(
         ofport
-            .apply_diff_json(&Datum::scalar(1), &json!(1))
-            .unwrap(),
-        Datum::empty()
-    );
-    assert_eq!(
-        ofport
-            .apply_diff_json(&Datum::scalar(1), &json!(["set", [1, 2]]))
+            .apply_diff_json(&Datum::scalar(1), &json!(2))
             .unwrap(),
         Datum::scalar(2)
     );
-    // Too many elements after the diff.
+    assert_eq!(
+        ofport
+            .apply_diff_json(&Datum::scalar(1), &json!(1))
+            .unwrap(),
+        Datum::scalar(1)
+    );
+    assert_eq!(
+        ofport
+            .apply_diff_json(&Datum::scalar(1), &json!(["set", []]))
+            .unwrap(),
+        Datum::empty()
+    );
+    // Too many elements.
     assert!(
         ofport
-            .apply_diff_json(&Datum::scalar(1), &json!(2))
+            .apply_diff_json(&Datum::scalar(1), &json!(["set", [1, 2]]))
             .is_err()
     );
     // Set of references.
