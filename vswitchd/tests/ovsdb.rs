@@ -901,3 +901,82 @@ fn a_second_switch_waits_for_the_lock() {
         env2.log()
     );
 }
+
+#[test]
+fn set_and_map_changes_arrive_intact() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    // update2 carries diffs for sets and maps: each step's result must match the database.
+    let env = Env::new();
+    let db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let d = start_vswitchd(&env, &format!("unix:{}", db.sock().display()));
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=dummy",
+        "--",
+        "add-port",
+        "br0",
+        "p1",
+        "--",
+        "set",
+        "interface",
+        "p1",
+        "type=dummy",
+    ]);
+    let steps: [(&[&str], &str, bool); 9] = [
+        (
+            &["set", "port", "p1", "trunks=1,2,3"],
+            "trunks: [1, 2, 3]",
+            true,
+        ),
+        (
+            &["set", "port", "p1", "trunks=2,3,4"],
+            "trunks: [2, 3, 4]",
+            true,
+        ),
+        (
+            &["add", "port", "p1", "trunks", "9"],
+            "trunks: [2, 3, 4, 9]",
+            true,
+        ),
+        (&["clear", "port", "p1", "trunks"], "trunks:", false),
+        (
+            &["set", "interface", "p1", "options:a=1", "options:b=2"],
+            "options: {a=1, b=2}",
+            true,
+        ),
+        (
+            &["set", "interface", "p1", "options:a=5"],
+            "options: {a=5, b=2}",
+            true,
+        ),
+        (
+            &["remove", "interface", "p1", "options", "b"],
+            "options: {a=5}",
+            true,
+        ),
+        (
+            &["set", "port", "p1", "vlan_mode=native-untagged", "tag=5"],
+            "vlan_mode: native-untagged",
+            true,
+        ),
+        (&["clear", "port", "p1", "vlan_mode"], "vlan_mode:", false),
+    ];
+    for (args, text, present) in steps {
+        db.vsctl_ok(args);
+        let block = port_block(&d.show(), "p1");
+        assert_eq!(block.contains(text), present, "after {args:?}: {block}");
+    }
+    assert!(port_block(&d.show(), "p1").contains("tag: 5"));
+    db.vsctl_ok(&["clear", "port", "p1", "tag"]);
+    assert!(!port_block(&d.show(), "p1").contains("tag:"));
+    assert!(!env.log().contains("malformed"), "{}", env.log());
+}
