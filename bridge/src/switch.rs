@@ -43,13 +43,26 @@
 //! [`PRESENCE_CHECK_MS`], whether a kernel device that was missing has appeared, in which case
 //! it reconfigures too, adding it (as OVS's interface notifier does). [`Switch::wait`]
 //! registers what the next `run` waits for; [`Switch::exit`] destroys every ofproto.
+//!
+//! # OpenFlow connections
+//!
+//! Every bridge has a [`ConnMgr`]: its management socket `<rundir>/<bridge>.mgmt` (where
+//! `ovs-ofctl` looks; [`Switch::set_rundir`]), and its controllers and allowed OpenFlow
+//! versions from [`BridgeConfig::controllers`] and [`BridgeConfig::protocols`], applied in
+//! step 6 of reconfiguration. [`Switch::run`] runs it after the bridge's ofproto, with the
+//! bridge's working ports; deleting a bridge closes its connections and removes its socket.
+//! [`Switch::controller_status`] gives each controller's state for OVSDB's `Controller`
+//! table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use netdev::poll::PollSet;
 use netdev::{EthAddr, Netdev};
+use ofproto::connmgr::{ConnMgr, ControllerStatus};
+use ofproto::ofp::Version;
 use ofproto::{BundleSettings, MacTableConfig, OfpPort, Ofproto, OfprotoClass};
 
 use crate::config::{
@@ -193,6 +206,10 @@ struct Bridge {
     default_ea: Option<EthAddr>,
     /// The last error of `Ofproto::run`, so that a repeating error is logged once.
     last_run_error: Option<String>,
+    /// The OpenFlow connections: the management socket and the controllers.
+    connmgr: ConnMgr,
+    /// The controller targets and protocols last given to `connmgr`.
+    of_config: Option<(Vec<String>, Vec<String>)>,
 }
 
 /// One interface the configuration wants, with its port.
@@ -219,6 +236,8 @@ pub struct Switch {
     need_reconfigure: bool,
     /// When to look again for devices that were missing (`now_ms` of `run`).
     next_presence_check_ms: u64,
+    /// Where each bridge's management socket `<bridge>.mgmt` goes; `None`: nowhere.
+    rundir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Switch {
@@ -227,6 +246,14 @@ impl std::fmt::Debug for Switch {
             .field("registries", &self.registries)
             .field("bridges", &self.bridges.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+/// Opens bridge `name`'s management socket in `rundir`, logging a failure.
+fn set_mgmt(name: &str, connmgr: &mut ConnMgr, rundir: Option<&Path>) {
+    let path = rundir.map(|d| d.join(format!("{name}.mgmt")));
+    if let Err(e) = connmgr.set_mgmt(path.as_deref()) {
+        tracing::error!("bridge {name}: cannot listen for OpenFlow management connections: {e}");
     }
 }
 
@@ -416,7 +443,36 @@ impl Switch {
             last: None,
             need_reconfigure: false,
             next_presence_check_ms: 0,
+            rundir: None,
         }
+    }
+
+    /// Sets the directory of the bridges' OpenFlow management sockets
+    /// (`<rundir>/<bridge>.mgmt`, where `ovs-ofctl` looks for them); `None` for none.
+    /// Existing bridges move their sockets.
+    pub fn set_rundir(&mut self, rundir: Option<PathBuf>) {
+        self.rundir = rundir;
+        for (name, br) in &mut self.bridges {
+            set_mgmt(name, &mut br.connmgr, self.rundir.as_deref());
+        }
+    }
+
+    /// The directory of the management sockets.
+    pub fn rundir(&self) -> Option<&Path> {
+        self.rundir.as_deref()
+    }
+
+    /// The controllers of bridge `bridge` with their connection status, in configuration
+    /// order (for OVSDB's `Controller` table).
+    pub fn controller_status(&self, bridge: &str) -> Vec<ControllerStatus> {
+        self.bridges.get(bridge).map_or_else(Vec::new, |b| {
+            b.connmgr.controller_status(dpif::monotonic_ms())
+        })
+    }
+
+    /// The connection manager of bridge `bridge`.
+    pub fn connmgr(&self, bridge: &str) -> Option<&ConnMgr> {
+        self.bridges.get(bridge).map(|b| &b.connmgr)
     }
 
     /// A switch with no bridges on `registries`, running bridges with ofproto-dpif (the
@@ -589,6 +645,7 @@ impl Switch {
         for name in doomed {
             if let Some(br) = self.bridges.remove(&name) {
                 tracing::info!("bridge {name}: deleted");
+                drop(br.connmgr);
                 br.ofproto.destruct(true);
                 report.bridges_deleted.push(name);
             }
@@ -611,6 +668,8 @@ impl Switch {
                 Ok(ofproto) => {
                     tracing::info!("bridge {name}: added (datapath type {})", bc.datapath_type);
                     self.bridge_errors.remove(name);
+                    let mut connmgr = ConnMgr::new(name);
+                    set_mgmt(name, &mut connmgr, self.rundir.as_deref());
                     self.bridges.insert(
                         name.clone(),
                         Bridge {
@@ -624,6 +683,8 @@ impl Switch {
                             dpid: None,
                             default_ea: None,
                             last_run_error: None,
+                            connmgr,
+                            of_config: None,
                         },
                     );
                     report.bridges_added.push(name.clone());
@@ -674,6 +735,14 @@ impl Switch {
             }
         }
         self.registries.netdev.run();
+        for br in self.bridges.values_mut() {
+            let ports: Vec<(OfpPort, Arc<dyn Netdev>)> = br
+                .ifaces
+                .values()
+                .filter_map(|i| Some((i.ofport?, i.netdev.clone()?)))
+                .collect();
+            br.connmgr.run(&mut *br.ofproto, &ports, now_ms);
+        }
         for (name, br) in &mut self.bridges {
             if br.poll_vanished(name) {
                 self.need_reconfigure = true;
@@ -703,8 +772,10 @@ impl Switch {
     /// Registers in `poll` what the next [`Switch::run`] waits for.
     pub fn wait(&mut self, poll: &mut PollSet) {
         self.class.type_wait(poll);
+        let now_ms = dpif::monotonic_ms();
         for br in self.bridges.values_mut() {
             br.ofproto.wait(poll);
+            br.connmgr.wait(poll, now_ms);
         }
         self.registries.netdev.wait(poll);
         if self.need_reconfigure {
@@ -724,6 +795,8 @@ impl Switch {
     pub fn exit(&mut self, cleanup: bool) {
         for (name, br) in std::mem::take(&mut self.bridges) {
             tracing::debug!("bridge {name}: destroying (cleanup: {cleanup})");
+            // Closes the OpenFlow connections and removes the management socket first.
+            drop(br.connmgr);
             br.ofproto.destruct(cleanup);
         }
     }
@@ -738,8 +811,10 @@ impl Switch {
             ports = ports.saturating_add(count(br.ofproto.port_dump().len()));
             rules = rules.saturating_add(count(br.ofproto.all_rules(true).len()));
         }
+        let ofconns: usize = self.bridges.values().map(|b| b.connmgr.n_conns()).sum();
         let mut out = vec![
             ("bridges".to_owned(), count(self.bridges.len())),
+            ("ofconns".to_owned(), count(ofconns)),
             ("ports".to_owned(), ports),
             ("rules".to_owned(), rules),
         ];
@@ -1099,10 +1174,30 @@ impl Bridge {
             }
         }
 
+        // OpenFlow connections: controllers and allowed versions. Controllers go first so
+        // that a standalone bridge given its first controller drops its NORMAL rule only
+        // once.
+        let of_config = (bc.controllers.clone(), bc.protocols.clone());
+        if self.of_config.as_ref() != Some(&of_config) {
+            let versions: Vec<Version> = bc
+                .protocols
+                .iter()
+                .filter_map(|p| Version::from_name(p))
+                .collect();
+            self.connmgr.set_protocols(&versions);
+            for e in self.connmgr.set_controllers(&bc.controllers) {
+                tracing::warn!("bridge {name}: {e}");
+            }
+            self.ofproto
+                .set_controllers_configured(self.connmgr.has_controllers());
+            self.of_config = Some(of_config);
+        }
+
         // Fail mode and MAC table.
         let fail_mode = to_ofproto_fail_mode(bc.fail_mode);
         if self.fail_mode != Some(fail_mode) {
             self.ofproto.set_fail_mode(fail_mode);
+            self.connmgr.set_fail_mode(fail_mode);
             self.fail_mode = Some(fail_mode);
         }
         let mac_table = mac_table_config(&bc.other_config);

@@ -29,7 +29,7 @@ impl OfpError {
     /// `OFPET_BAD_ACTION` / `OFPBAC_BAD_ARGUMENT`.
     pub const BAC_BAD_ARGUMENT: OfpError = OfpError::new(2, 5, "OFPBAC_BAD_ARGUMENT");
     /// `OFPET_BAD_ACTION` / `OFPBAC_MATCH_INCONSISTENT`.
-    pub const BAC_MATCH_INCONSISTENT: OfpError = OfpError::new(2, 12, "OFPBAC_MATCH_INCONSISTENT");
+    pub const BAC_MATCH_INCONSISTENT: OfpError = OfpError::new(2, 10, "OFPBAC_MATCH_INCONSISTENT");
     /// `OFPET_BAD_ACTION` / `OFPBAC_BAD_SET_ARGUMENT`.
     pub const BAC_BAD_SET_ARGUMENT: OfpError = OfpError::new(2, 15, "OFPBAC_BAD_SET_ARGUMENT");
     /// `OFPET_BAD_INSTRUCTION` / `OFPBIC_UNSUP_INST`.
@@ -159,6 +159,15 @@ pub enum Error {
     /// An argument is invalid (a bad appctl argument, a bad configuration value).
     #[error("{0}")]
     Invalid(String),
+    /// A group-mod the group table refuses, or an action that names a group that does not
+    /// exist: `error` is the OpenFlow error to report (`OFPGMFC_*`, `OFPBAC_BAD_OUT_GROUP`).
+    #[error("{reason} ({error})")]
+    Group {
+        /// The OpenFlow error.
+        error: OfpError,
+        /// What is wrong, for logs and tools.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -188,6 +197,7 @@ impl Error {
             Error::BadInstructionOrder(_) => OfpError::BIC_UNSUP_INST,
             Error::TableFull(_) => OfpError::FMFC_TABLE_FULL,
             Error::NoSuchPort { .. } => OfpError::BAC_BAD_OUT_PORT,
+            Error::Group { error, .. } => *error,
             Error::Dpif(_)
             | Error::Netdev(_)
             | Error::PortExists { .. }

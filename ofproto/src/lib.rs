@@ -44,6 +44,7 @@
 
 pub mod actions;
 pub mod classifier;
+pub mod connmgr;
 pub mod error;
 pub mod fields;
 pub mod flow;
@@ -63,8 +64,8 @@ pub use error::{Error, OfpError, Result};
 pub use fields::{Field, Prereq};
 pub use flow::{Flow, FlowWildcards, OfpPort};
 pub use group::{Bucket, GroupDesc, GroupMod, GroupModCommand, GroupStats, GroupType};
-pub use packet_in::PacketIn;
 pub use matching::Match;
+pub use packet_in::PacketIn;
 pub use provider::{
     BundleSettings, FailMode, FdbEntry, MacTableConfig, Ofproto, OfprotoClass, OfprotoPort,
     VlanMode,

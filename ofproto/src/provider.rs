@@ -20,7 +20,9 @@ use netdev::{EthAddr, Netdev, NetdevStats, Options, Packet};
 use crate::actions::Action;
 use crate::error::{Error, Result};
 use crate::flow::{Flow, OfpPort};
-use crate::rule::Rule;
+use crate::group::{GroupDesc, GroupMod, GroupStats};
+use crate::packet_in::PacketIn;
+use crate::rule::{RemovedReason, Rule};
 use crate::table::{FlowMod, FlowModResult, RuleQuery};
 
 /// What an ofproto does with packets when no controller tells it otherwise (the bridge's
@@ -320,4 +322,63 @@ pub trait Ofproto: Send {
     ///
     /// [`Error::Invalid`] for a flow that cannot be traced (an unknown in_port).
     fn trace(&self, flow: &Flow, packet: Option<&Packet>) -> Result<String>;
+
+    /// Applies a group-mod with OpenFlow semantics. Deleting a group also deletes the rules
+    /// that send to it; they come out of [`Ofproto::take_flow_removed`] with
+    /// [`RemovedReason::GroupDelete`]. Datapath flows follow within one revalidation round.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Group`] carrying the `OFPGMFC_*` (or `OFPBAC_BAD_OUT_GROUP`) code that
+    /// [`Error::ofp_error`] reports; other action errors of the buckets;
+    /// [`Error::NotSupported`] from an implementation without groups. Nothing changes on
+    /// error.
+    fn group_mod(&mut self, _gm: &GroupMod) -> Result<()> {
+        Err(Error::NotSupported { op: "group-mod" })
+    }
+
+    /// Every group, by id (group-desc replies, `dump-groups`).
+    fn group_descs(&self) -> Vec<GroupDesc> {
+        Vec::new()
+    }
+
+    /// The counters of group `group_id`, or of every group for
+    /// [`GROUP_ALL`](crate::group::GROUP_ALL); empty for a group that does not exist.
+    fn group_stats(&self, _group_id: u32) -> Vec<GroupStats> {
+        Vec::new()
+    }
+
+    /// The packets for the controllers queued since the last call (table misses while
+    /// [`Ofproto::set_packet_in_on_miss`] is on, `controller` actions, packet-outs to
+    /// `CONTROLLER`). The queue is bounded: what a flood adds beyond it is dropped and
+    /// counted. [`Ofproto::wait`] wakes the main loop when the queue fills. `reason` keeps
+    /// OVS's internal miss reasons ([`crate::PacketInReason::ExplicitMiss`] for a table-miss
+    /// rule, [`crate::PacketInReason::ImplicitMiss`] for a miss without one): the
+    /// connection manager encodes them per OpenFlow version.
+    fn take_packet_ins(&mut self) -> Vec<PacketIn> {
+        Vec::new()
+    }
+
+    /// The rules removed since the last call other than by a flow-mod (whose result lists
+    /// its removals): idle and hard timeouts, and deleted groups.
+    fn take_flow_removed(&mut self) -> Vec<(Arc<Rule>, RemovedReason)> {
+        Vec::new()
+    }
+
+    /// Whether a table miss (of table 0 or of a `goto_table`) sends a packet-in with reason
+    /// `no_match` (on while an OpenFlow 1.0-1.2 controller is connected, as OVS does) or
+    /// drops (off, the default).
+    fn set_packet_in_on_miss(&mut self, _on: bool) {}
+
+    /// Tells whether the bridge has controllers configured. A change flushes the OpenFlow
+    /// rules, as OVS does when controllers are added or removed; a standalone bridge
+    /// without controllers then gets its `priority=0 actions=NORMAL` rule back, one with
+    /// controllers does not.
+    fn set_controllers_configured(&mut self, _configured: bool) {}
+
+    /// Turns standalone fail-open on or off: while on, a hidden rule above every rule of
+    /// table 0 does `NORMAL` (the connection manager turns it on while a standalone bridge
+    /// with controllers has none connected). Only takes effect on a standalone bridge with
+    /// controllers configured.
+    fn set_fail_open(&mut self, _on: bool) {}
 }

@@ -59,9 +59,12 @@ fn config_types(enable_dummy: bool) -> bridge::ConfigTypes {
     types
 }
 
-/// The bridge layer: every device and datapath class, ofproto-dpif over them.
-fn make_switch() -> bridge::Switch {
-    bridge::Switch::with_ofproto_dpif(bridge::Registries::new())
+/// The bridge layer: every device and datapath class, ofproto-dpif over them, with the
+/// bridges' OpenFlow management sockets in `rundir`.
+fn make_switch(rundir: &std::path::Path) -> bridge::Switch {
+    let mut switch = bridge::Switch::with_ofproto_dpif(bridge::Registries::new());
+    switch.set_rundir(Some(rundir.to_path_buf()));
+    switch
 }
 
 fn run(vlog: &Vlog) -> anyhow::Result<()> {
@@ -161,12 +164,17 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
                 config_path.display(),
                 summary(&config)
             );
-            BridgeComponent::new(make_switch(), watcher, config, &coverage)
+            BridgeComponent::new(
+                make_switch(&settings.dirs.rundir),
+                watcher,
+                config,
+                &coverage,
+            )
         }
         (None, Database::Ovsdb(remote)) => {
             tracing::info!("{remote}: configuration from the OVSDB server");
             let driver = bridge::ovsdb::Driver::new(remote.clone());
-            BridgeComponent::with_ovsdb(make_switch(), driver, &coverage)
+            BridgeComponent::with_ovsdb(make_switch(&settings.dirs.rundir), driver, &coverage)
         }
         (None, Database::File(p)) => {
             return Err(anyhow!("{}: configuration not loaded", p.display()));

@@ -980,3 +980,60 @@ fn set_and_map_changes_arrive_intact() {
     assert!(!port_block(&d.show(), "p1").contains("tag:"));
     assert!(!env.log().contains("malformed"), "{}", env.log());
 }
+
+#[test]
+fn controller_status_is_written_back() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    let env = Env::new();
+    let db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let _d = start_vswitchd(&env, &format!("unix:{}", db.sock().display()));
+    // A controller that answers HELLO (OpenFlow 1.3) and reads whatever comes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let controller = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(&[4, 0, 0, 8, 0, 0, 0, 1]).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let target = format!("tcp:127.0.0.1:{port}");
+    db.vsctl_ok(&[
+        "add-br",
+        "br0",
+        "--",
+        "set",
+        "bridge",
+        "br0",
+        "datapath_type=dummy",
+        "--",
+        "set-controller",
+        "br0",
+        &target,
+    ]);
+    wait_until("is_connected to be written", || {
+        db.vsctl_ok(&["get", "controller", "br0", "is_connected"]) == "true"
+    });
+    assert_eq!(db.vsctl_ok(&["get", "controller", "br0", "role"]), "other");
+    let status = db.vsctl_ok(&["get", "controller", "br0", "status"]);
+    assert!(status.contains("state=ACTIVE"), "{status}");
+    let show = db.vsctl_ok(&["show"]);
+    assert!(show.contains("is_connected: true"), "{show}");
+
+    // A controller nobody listens on: not connected, with its state.
+    db.vsctl_ok(&["set-controller", "br0", "tcp:127.0.0.1:1"]);
+    wait_until("the new controller's status", || {
+        let s = db.vsctl_ok(&["get", "controller", "br0", "status"]);
+        s.contains("state=") && !s.contains("state=ACTIVE")
+    });
+    assert_eq!(
+        db.vsctl_ok(&["get", "controller", "br0", "is_connected"]),
+        "false"
+    );
+    assert_eq!(db.vsctl_ok(&["get", "controller", "br0", "role"]), "[]");
+    drop(controller);
+}

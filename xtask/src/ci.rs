@@ -27,6 +27,9 @@ pub fn run(args: &[String]) -> Result<()> {
     if deps::is_root() {
         deps::ensure(deps::TEST_TOOLS)?;
     }
+    // The OpenFlow controller tests drive the switch with os-ken from PyPI.
+    let venv = deps::ensure_osken_venv()?;
+    eprintln!("xtask ci: os-ken venv in {}", venv.display());
 
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
@@ -49,7 +52,8 @@ pub fn run(args: &[String]) -> Result<()> {
     step("cargo doc", c)?;
 
     let mut c = cargo();
-    c.args(["test", "--workspace"]);
+    c.args(["test", "--workspace"])
+        .env("ROVS_OSKEN_VENV", &venv);
     step("cargo test (unit, property, namespace tiers)", c)?;
 
     // The kernel tier: dpif-netlink and the whole switch against openvswitch.ko in a QEMU

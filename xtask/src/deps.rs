@@ -197,3 +197,103 @@ pub fn ensure_refs(tools: &[&Tool]) -> Result<()> {
         .status();
     Ok(())
 }
+
+/// The os-ken version the controller tests run (interop.md section 4).
+pub const OSKEN_VERSION: &str = "4.2.2";
+
+/// Where the os-ken virtualenv lives: `$ROVS_OSKEN_VENV`, else
+/// `$HOME/.cache/rovs/osken-<version>`. The controller tests
+/// (`vswitchd/tests/osken.rs`) look in the same place.
+pub fn osken_venv_dir() -> std::path::PathBuf {
+    if let Some(d) = std::env::var_os("ROVS_OSKEN_VENV") {
+        return d.into();
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    std::path::Path::new(&home)
+        .join(".cache/rovs")
+        .join(format!("osken-{OSKEN_VERSION}"))
+}
+
+/// Whether the venv at `dir` imports os-ken of [`OSKEN_VERSION`].
+fn osken_ok(dir: &std::path::Path) -> bool {
+    let check = format!(
+        "import os_ken, importlib.metadata as m; assert m.version('os-ken') == '{OSKEN_VERSION}'"
+    );
+    Command::new(dir.join("bin/python"))
+        .args(["-c", &check])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes the Python virtualenv with os-ken from PyPI that the controller tests use
+/// (installing `python3-venv` with apt-get when `python3 -m venv` is missing), and returns
+/// its directory. Idempotent: a venv that already imports os-ken is left alone, which costs
+/// one Python start.
+///
+/// # Errors
+///
+/// No python3, apt-get or pip failures.
+pub fn ensure_osken_venv() -> Result<std::path::PathBuf> {
+    let dir = osken_venv_dir();
+    if osken_ok(&dir) {
+        return Ok(dir);
+    }
+    ensure(&[Tool {
+        command: "python3",
+        package: "python3",
+    }])?;
+    let venv_works = Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !venv_works {
+        if !is_root() {
+            bail!("python3 -m venv does not work: sudo apt-get install python3-venv");
+        }
+        eprintln!("xtask: installing python3-venv");
+        for args in [
+            &["update"][..],
+            &["install", "-y", "--no-install-recommends", "python3-venv"][..],
+        ] {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .context("running apt-get")?;
+            if !status.success() {
+                bail!("apt-get {} failed", args.join(" "));
+            }
+        }
+    }
+    eprintln!(
+        "xtask: making the os-ken {OSKEN_VERSION} venv in {}",
+        dir.display()
+    );
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir)
+        .status()
+        .context("running python3 -m venv")?;
+    if !status.success() {
+        bail!("python3 -m venv {} failed", dir.display());
+    }
+    let status = Command::new(dir.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .arg(format!("os-ken=={OSKEN_VERSION}"))
+        .status()
+        .context("running pip install os-ken")?;
+    if !status.success() || !osken_ok(&dir) {
+        bail!(
+            "pip install os-ken=={OSKEN_VERSION} into {} failed",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}

@@ -7,6 +7,7 @@
 //! * `bench`: the same traffic through our vswitchd, Open vSwitch and the Linux bridge, one
 //!   table (needs root).
 //! * `clean`: removes what a killed or `--keep` demo or bench left behind.
+//! * `osken-venv`: makes (once) the Python venv with os-ken that the controller tests use.
 
 mod bench;
 mod ci;
@@ -38,6 +39,8 @@ tasks:
   bench         UDP packet rates, CPU per packet, TCP and ping through rovs, Open vSwitch
                 and the Linux bridge, one table (root; --quick, --switch LIST, --help)
   clean         remove namespaces, daemons and directories left by a killed or --keep run
+  osken-venv    make the Python venv with os-ken from PyPI for the controller tests (ci
+                does it too) and print its directory
 ";
 
 fn main() {
@@ -58,6 +61,10 @@ fn run() -> Result<()> {
         "ci" => ci::run(rest),
         "kernel-test" => kvm::kernel_test(rest),
         "kvm-run" => kvm::kvm_run(rest),
+        "osken-venv" => {
+            println!("{}", deps::ensure_osken_venv()?.display());
+            Ok(())
+        }
         "demo" | "bench" | "clean" => {
             // Before any thread starts, so that every thread inherits the blocked signals.
             cleanup::install_signal_handler()?;

@@ -22,9 +22,10 @@
 //! * `Interface.ifindex`, `mac_in_use`, `mtu`, `link_state`, `admin_state`, `status` when
 //!   they change, and `statistics` every `other_config:stats-update-interval` ms (default
 //!   and minimum 5000);
-//! * `Controller.is_connected`, `role` and `status`, from the [`ControllerStatusFn`] set
-//!   with [`Driver::set_controller_status`] (none by default: the OpenFlow connection
-//!   manager provides it).
+//! * `Controller.is_connected`, `role` and `status` (`state`, `sec_since_connect`, ...)
+//!   from the bridges' OpenFlow connection managers ([`switch_controller_status`]; another
+//!   source can be set with [`Driver::set_controller_status`]); the seconds counters are
+//!   refreshed with the statistics.
 //!
 //! A transaction that fails (a row deleted meanwhile, the lock lost, the connection lost)
 //! is not resent as it was: the differences are computed again against the fresh replica
@@ -56,8 +57,8 @@ pub const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 pub struct ControllerStatus {
     /// `is_connected`.
     pub is_connected: bool,
-    /// `role`: `other`, `master` or `slave`.
-    pub role: String,
+    /// `role` while connected: `other`, `master` or `slave`.
+    pub role: Option<String>,
     /// `status`: `state`, `sec_since_connect`, `last_error`, ...
     pub status: BTreeMap<String, String>,
 }
@@ -65,6 +66,37 @@ pub struct ControllerStatus {
 /// Gives a controller's status from the switch: `(switch, bridge, target)`. `None` leaves
 /// its row alone.
 pub type ControllerStatusFn = Box<dyn Fn(&Switch, &str, &str) -> Option<ControllerStatus>>;
+
+/// The default [`ControllerStatusFn`]: the bridge's OpenFlow connection manager
+/// ([`Switch::controller_status`]), as OVS writes it: `status` holds `state` (`ACTIVE`,
+/// `IDLE`, `BACKOFF`, `CONNECTING`, `VOID`), `sec_since_connect` or `sec_since_disconnect`,
+/// and `last_error`.
+pub fn switch_controller_status(
+    switch: &Switch,
+    bridge: &str,
+    target: &str,
+) -> Option<ControllerStatus> {
+    let c = switch
+        .controller_status(bridge)
+        .into_iter()
+        .find(|c| c.target == target)?;
+    let mut status = BTreeMap::new();
+    status.insert("state".to_owned(), c.state.name().to_owned());
+    if let Some(s) = c.sec_since_connect {
+        status.insert("sec_since_connect".to_owned(), s.to_string());
+    }
+    if let Some(s) = c.sec_since_disconnect {
+        status.insert("sec_since_disconnect".to_owned(), s.to_string());
+    }
+    if let Some(e) = c.last_error {
+        status.insert("last_error".to_owned(), e);
+    }
+    Some(ControllerStatus {
+        is_connected: c.is_connected,
+        role: c.is_connected.then(|| c.role.name().to_owned()),
+        status,
+    })
+}
 
 /// The OVSDB source of a switch. See the [module docs](self).
 pub struct Driver {
@@ -81,7 +113,7 @@ pub struct Driver {
     next_stats: Option<Instant>,
     /// Columns written on this connection that are not monitored: table, row, column.
     written: Written,
-    controller_status: Option<ControllerStatusFn>,
+    controller_status: ControllerStatusFn,
     /// The rows skipped when the configuration was last built, logged once each time they
     /// change.
     warnings: Vec<String>,
@@ -94,6 +126,10 @@ type Written = HashMap<(&'static str, Uuid), BTreeMap<&'static str, Datum>>;
 /// The pseudo-column of [`Written`] holding the device and `change_seq` of the status
 /// last written (never sent).
 const STATUS_VERSION: &str = "_status_version";
+
+/// The pseudo-column of [`Written`] holding a controller's status without its seconds
+/// counters (never sent).
+const CONTROLLER_VERSION: &str = "_controller_version";
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,7 +172,7 @@ impl Driver {
             next_status: None,
             next_stats: None,
             written: HashMap::new(),
-            controller_status: None,
+            controller_status: Box::new(switch_controller_status),
             warnings: Vec::new(),
         }
     }
@@ -157,9 +193,10 @@ impl Driver {
         self.current.is_some()
     }
 
-    /// Sets where controller status comes from (the OpenFlow connection manager).
+    /// Sets where controller status comes from (by default
+    /// [`switch_controller_status`], the bridges' OpenFlow connection managers).
     pub fn set_controller_status(&mut self, f: ControllerStatusFn) {
-        self.controller_status = Some(f);
+        self.controller_status = f;
     }
 
     /// Says that the switch changed on its own (an interface vanished): the write-back is
@@ -408,27 +445,45 @@ impl Driver {
             if !brow.is_empty() {
                 ops.push(update_op("Bridge", br_uuid, brow));
             }
-            if let Some(f) = &self.controller_status {
-                for c_uuid in uuids(replica, "Bridge", br, "controller") {
-                    let Some(c) = replica.row("Controller", &c_uuid) else {
-                        continue;
-                    };
-                    let target = string(replica, "Controller", c, "target");
-                    let Some(st) = f(switch, &br_name, &target) else {
-                        continue;
-                    };
-                    let key = ("Controller", c_uuid);
-                    let mut row = Map::new();
-                    let connected = Datum::scalar(Atom::Boolean(st.is_connected));
-                    self.status_col(key, "is_connected", connected, &mut row, &mut written);
-                    let role = Datum::scalar(st.role.as_str());
-                    self.status_col(key, "role", role, &mut row, &mut written);
+            for c_uuid in uuids(replica, "Bridge", br, "controller") {
+                let Some(c) = replica.row("Controller", &c_uuid) else {
+                    continue;
+                };
+                let target = string(replica, "Controller", c, "target");
+                let Some(st) = (self.controller_status)(switch, &br_name, &target) else {
+                    continue;
+                };
+                let key = ("Controller", c_uuid);
+                let mut row = Map::new();
+                let connected = Datum::scalar(Atom::Boolean(st.is_connected));
+                self.status_col(key, "is_connected", connected, &mut row, &mut written);
+                let role = opt_str(st.role.as_deref());
+                self.status_col(key, "role", role, &mut row, &mut written);
+                // The seconds since (dis)connection tick: written with the statistics, or
+                // when something else in the status changed.
+                let stable = Datum::string_map(
+                    st.status
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with("sec_since_"))
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                if stats
+                    || self
+                        .written
+                        .get(&key)
+                        .and_then(|c| c.get(CONTROLLER_VERSION))
+                        != Some(&stable)
+                {
+                    written
+                        .entry(key)
+                        .or_default()
+                        .insert(CONTROLLER_VERSION, stable);
                     let status =
                         Datum::string_map(st.status.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                     self.status_col(key, "status", status, &mut row, &mut written);
-                    if !row.is_empty() {
-                        ops.push(update_op("Controller", c_uuid, row));
-                    }
+                }
+                if !row.is_empty() {
+                    ops.push(update_op("Controller", c_uuid, row));
                 }
             }
             let bridge_error = switch.bridge_error(&br_name).map(str::to_owned);

@@ -49,6 +49,6 @@ pub mod session;
 
 pub use codec::{CodecError, JsonReader, Message};
 pub use datum::{Atom, AtomicType, ColumnType, Datum, DatumError, Uuid};
-pub use driver::{ControllerStatus, ControllerStatusFn, Driver};
+pub use driver::{ControllerStatus, ControllerStatusFn, Driver, switch_controller_status};
 pub use replica::{Replica, Schema, UpdateKind};
 pub use session::{Remote, Session};

@@ -38,7 +38,11 @@ pub fn from_of11(p: u32) -> Result<OfpPort, OfpError> {
 
 /// The switch's port number in OpenFlow 1.1+.
 pub fn to_of11(p: OfpPort) -> u32 {
-    if p.0 < 0xff00 { p.0 } else { p.0 + OFPP11_OFFSET }
+    if p.0 < 0xff00 {
+        p.0
+    } else {
+        p.0 + OFPP11_OFFSET
+    }
 }
 
 #[cfg(test)]

@@ -27,10 +27,13 @@ use netdev::Netdev;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::GlobalConfig;
-use super::cookie::ControllerCookie;
+use super::cookie::{ControllerCookie, reason_from_number};
 use super::mac_learning::MacTable;
-use super::xlate::{Learn, XBridge, XlateIn, xlate};
+use super::pinq::PinQueue;
+use super::xlate::{GroupHit, Learn, XBridge, XlateIn, xlate};
+use crate::actions::PacketInReason;
 use crate::flow::{Flow, OfpPort};
+use crate::packet_in::PacketIn;
 use crate::rule::Rule;
 
 /// Who owns a datapath port.
@@ -45,6 +48,10 @@ pub(crate) struct PortOwner {
 /// The part of a bridge that handler and revalidator threads use.
 pub(crate) struct BridgeShared {
     pub name: String,
+    /// A number unique among the bridges of the backer (packet-ins name their bridge by it).
+    pub id: u32,
+    /// Packet-ins for the main loop.
+    pub pins: PinQueue,
     /// What translation reads; replaced as a whole.
     pub xbridge: RwLock<Arc<XBridge>>,
     pub ml: Mutex<MacTable>,
@@ -75,6 +82,8 @@ pub(crate) struct UkeyState {
     pub actions: Vec<odp::Action>,
     /// The rules that translation hit (statistics go to them).
     pub rules: Vec<Arc<Rule>>,
+    /// The groups and buckets it ran (statistics go to them too).
+    pub groups: Vec<GroupHit>,
     /// The MAC entries its packets refresh.
     pub learned: Vec<Learn>,
     /// The bridge's name (`None`: a drop flow for an unknown port).
@@ -172,6 +181,8 @@ pub(crate) struct BackerShared {
     pub n_handlers: AtomicU32,
     /// A small id of the revalidator thread, for `upcall/show`.
     pub revalidator_id: u32,
+    /// The id the next bridge gets.
+    pub next_bridge_id: AtomicU32,
 }
 
 /// What to do with an upcall's packet.
@@ -205,6 +216,10 @@ impl BackerShared {
         self.bridges.read().get(name).cloned()
     }
 
+    fn bridge_by_id(&self, id: u32) -> Option<Arc<BridgeShared>> {
+        self.bridges.read().values().find(|b| b.id == id).cloned()
+    }
+
     /// Replaces the port map with `f` applied to a copy of it.
     pub(crate) fn update_ports(&self, f: impl FnOnce(&mut HashMap<u32, PortOwner>)) {
         let mut guard = self.ports.write();
@@ -234,11 +249,19 @@ impl BackerShared {
             UpcallKind::Miss => self.handle_miss(up),
             UpcallKind::Action => {
                 self.counters.action_upcalls.fetch_add(1, Ordering::Relaxed);
-                match up.userdata.as_deref().and_then(ControllerCookie::decode) {
-                    // No OpenFlow connections exist to send packet-ins to: count and drop.
-                    Some(_) => self.counters.controller.fetch_add(1, Ordering::Relaxed),
-                    None => self.counters.bad.fetch_add(1, Ordering::Relaxed),
-                };
+                match up
+                    .userdata
+                    .as_deref()
+                    .and_then(ControllerCookie::decode_with_userdata)
+                {
+                    Some((cookie, userdata)) => {
+                        self.counters.controller.fetch_add(1, Ordering::Relaxed);
+                        self.packet_in(up, &cookie, userdata);
+                    }
+                    None => {
+                        self.counters.bad.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 Decision {
                     actions: Vec::new(),
                     mask: FlowKey::exact_mask(),
@@ -248,11 +271,38 @@ impl BackerShared {
         }
     }
 
+    /// Queues the packet of a `controller` action upcall for its bridge's controllers (OVS's
+    /// `process_upcall` for `CONTROLLER_UPCALL`): the packet as it was when sent, the rule's
+    /// table and cookie, and the metadata the flow key knows (in_port, pkt_mark).
+    fn packet_in(&self, up: &Upcall, cookie: &ControllerCookie, userdata: &[u8]) {
+        if cookie.dont_send {
+            return;
+        }
+        let Some(br) = self.bridge_by_id(cookie.bridge_id) else {
+            self.counters.bad.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut metadata = Flow::zero();
+        metadata.set_in_port(OfpPort(cookie.in_port));
+        metadata.set_pkt_mark(up.key.skb_mark);
+        let pin = PacketIn {
+            packet: up.packet.data().to_vec(),
+            reason: reason_from_number(cookie.reason).unwrap_or(PacketInReason::Action),
+            table_id: cookie.table_id,
+            cookie: cookie.rule_cookie,
+            metadata,
+            max_len: cookie.max_len,
+            controller_id: cookie.controller_id,
+            userdata: (!userdata.is_empty()).then(|| userdata.to_vec()),
+        };
+        br.pins.push(pin, monotonic_ms());
+    }
+
     fn handle_miss(&self, up: &Upcall) -> Decision {
         self.counters.misses.fetch_add(1, Ordering::Relaxed);
         let seq = self.reval_seq.load(Ordering::Acquire);
         let now = monotonic_ms();
-        let (actions, mask, rules, learned, bridge) = match self.owner(up.key.in_port) {
+        let (actions, mask, rules, groups, learned, bridge) = match self.owner(up.key.in_port) {
             None => {
                 // A port nobody owns (just deleted, or added behind our back): drop its
                 // packets with an exact-match flow, as OVS does.
@@ -260,6 +310,7 @@ impl BackerShared {
                 (
                     Vec::new(),
                     FlowKey::exact_mask(),
+                    Vec::new(),
                     Vec::new(),
                     Vec::new(),
                     None,
@@ -281,6 +332,9 @@ impl BackerShared {
                 for r in &out.rules {
                     r.credit(1, len, now);
                 }
+                for g in &out.groups {
+                    g.group.credit(g.bucket, 1, len, now);
+                }
                 if out.mac_changed {
                     self.revalidate();
                 }
@@ -289,6 +343,7 @@ impl BackerShared {
                     out.actions,
                     mask,
                     out.rules,
+                    out.groups,
                     out.learned,
                     Some(owner.bridge.name.clone()),
                 )
@@ -306,6 +361,7 @@ impl BackerShared {
                     mask,
                     actions: actions.clone(),
                     rules,
+                    groups,
                     learned,
                     bridge,
                     // A ukey that replaces another may describe a flow installed with the

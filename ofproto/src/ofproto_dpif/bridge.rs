@@ -4,6 +4,18 @@
 //! here (ports, bundles, the OpenFlow tables); every change publishes a fresh translation
 //! snapshot ([`XBridge`]) that handler and revalidator threads read, and bumps the backer's
 //! revalidation sequence, so the datapath's flows follow within one round.
+//!
+//! # Controllers
+//!
+//! The connection manager drives three knobs: [`Ofproto::set_controllers_configured`]
+//! (adding or removing controllers flushes the flows; only a standalone bridge without
+//! controllers keeps the `priority=0 actions=NORMAL` rule), [`Ofproto::set_packet_in_on_miss`]
+//! (table misses become packet-ins through table 254's miss rule) and
+//! [`Ofproto::set_fail_open`] (a hidden rule, priority 15790320 in table 0 as OVS's
+//! `FAIL_OPEN_PRIORITY`, does `NORMAL` while a standalone bridge has no controller
+//! connected). Packet-ins arrive on the bridge's bounded queue from the handler threads;
+//! rules that expire or lose their group wait in a bounded list; both are drained by the
+//! main loop.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,21 +24,25 @@ use std::sync::atomic::Ordering;
 use dpif::odp::{self, FlowKey, OdpPort};
 use dpif::{DpifOp, Execute, monotonic_ms};
 use netdev::poll::PollSet;
-use netdev::{Netdev, NetdevStats, Packet};
+use netdev::{Netdev, NetdevFlags, NetdevStats, Packet};
 
 use super::backer::{Backer, BridgeShared, PortOwner};
+use super::groups::GroupTable;
 use super::mac_learning::MacTable;
+use super::pinq::PinQueue;
 use super::ports::PortNumbers;
 use super::trace::Trace;
 use super::xlate::{VlanBitmap, XBridge, XBundle, XPort, XlateError, XlateIn, xlate};
 use crate::actions::{Action, check_actions};
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowWildcards, OfpPort};
+use crate::group::{GroupDesc, GroupMod, GroupStats};
 use crate::matching::Match;
+use crate::packet_in::PacketIn;
 use crate::provider::{
     BundleSettings, FailMode, FdbEntry, MacTableConfig, Ofproto, OfprotoPort, VlanMode,
 };
-use crate::rule::Rule;
+use crate::rule::{FlowModFlags, RemovedReason, Rule, RuleStats};
 use crate::table::{
     FlowMod, FlowModCommand, FlowModResult, Origin, RuleQuery, TABLE_INTERNAL, TableSet,
 };
@@ -50,11 +66,24 @@ pub struct Translation {
 
 /// How often rule timeouts are checked at least.
 const EXPIRE_INTERVAL_MS: u64 = 1000;
+/// The priority of the fail-open rule (OVS's `FAIL_OPEN_PRIORITY`, above any OpenFlow
+/// priority, so the rule is hidden from OpenFlow).
+pub const FAIL_OPEN_PRIORITY: u32 = 0xf0_f0f0;
+/// Most removed rules kept for [`Ofproto::take_flow_removed`]; beyond, they are dropped.
+const REMOVED_MAX: usize = 65_536;
 
 /// A port of the bridge.
 struct PortRec {
     netdev: Arc<dyn Netdev>,
     odp: OdpPort,
+    /// The device's change counter when `live` was computed.
+    change_seq: u64,
+    /// Up and with carrier (fast failover liveness).
+    live: bool,
+}
+
+fn netdev_live(n: &dyn Netdev) -> bool {
+    n.flags().is_ok_and(|f| f.contains(NetdevFlags::UP)) && n.carrier().unwrap_or(false)
 }
 
 /// One bridge (see the module docs).
@@ -75,6 +104,17 @@ pub struct OfprotoDpif {
     last_dump_seq: u64,
     next_expire_ms: u64,
     vanished: Vec<String>,
+    groups: Arc<GroupTable>,
+    /// Table 254's miss rule (packet-in with reason no_match).
+    miss_rule: Option<Arc<Rule>>,
+    /// The hidden fail-open rule.
+    fail_open_rule: Arc<Rule>,
+    packet_in_on_miss: bool,
+    controllers: bool,
+    fail_open: bool,
+    /// Rules removed by expiry or group deletion, for the connection manager.
+    removed: Vec<(Arc<Rule>, RemovedReason)>,
+    removed_dropped: u64,
 }
 
 impl std::fmt::Debug for OfprotoDpif {
@@ -134,15 +174,44 @@ impl OfprotoDpif {
         let mut tables = TableSet::new();
         add_internal_rules(&mut tables, now)?;
         tables.flow_mod(&normal_flow_mod(), now, Origin::OpenFlow)?;
+        let miss_rule = tables.table(TABLE_INTERNAL).and_then(|t| {
+            t.rules()
+                .find(|r| r.actions.iter().any(|a| matches!(a, Action::Controller(_))))
+                .cloned()
+        });
+        let fail_open_rule = Arc::new(Rule {
+            // Ids of the tables count up from 1; this rule is in none of them.
+            id: u64::MAX,
+            table_id: 0,
+            match_: Match::catchall(),
+            priority: FAIL_OPEN_PRIORITY,
+            cookie: 0,
+            idle_timeout: 0,
+            hard_timeout: 0,
+            importance: 0,
+            flags: FlowModFlags::empty(),
+            created_ms: now,
+            modified_ms: now,
+            actions: Arc::from(vec![Action::Output(OfpPort::NORMAL)]),
+            counters: Arc::new(RuleStats::default()),
+        });
         let tables = Arc::new(tables);
+        let groups = Arc::new(GroupTable::default());
+        let id = backer.shared.next_bridge_id.fetch_add(1, Ordering::Relaxed);
         let shared = Arc::new(BridgeShared {
             name: name.to_owned(),
+            id,
+            pins: PinQueue::new()?,
             xbridge: parking_lot::RwLock::new(Arc::new(XBridge {
                 name: name.to_owned(),
                 tables: tables.clone(),
                 ports: BTreeMap::new(),
                 bundles: Vec::new(),
                 forward_bpdu: false,
+                id,
+                groups: groups.clone(),
+                miss_rule: None,
+                fail_open: None,
             })),
             ml: parking_lot::Mutex::new(MacTable::new(MacTableConfig::default())),
             vanished: parking_lot::Mutex::new(Vec::new()),
@@ -170,7 +239,68 @@ impl OfprotoDpif {
             last_dump_seq: 0,
             next_expire_ms: 0,
             vanished: Vec::new(),
+            groups,
+            miss_rule,
+            fail_open_rule,
+            packet_in_on_miss: false,
+            controllers: false,
+            fail_open: false,
+            removed: Vec::new(),
+            removed_dropped: 0,
         })
+    }
+
+    /// Limits the packet-ins this bridge queues to `rate` per second with bursts of
+    /// `burst` (OVS's `controller_rate_limit` and `controller_burst_limit`); `None` (the
+    /// default, as in OVS) leaves only the queue's bound
+    /// ([`PACKET_IN_QUEUE_MAX`](super::PACKET_IN_QUEUE_MAX)).
+    pub fn set_packet_in_rate_limit(&self, limit: Option<(u32, u32)>) {
+        self.shared.pins.set_rate_limit(limit, self.now());
+    }
+
+    /// Packet-ins queued so far, and dropped because the queue was full or by the rate
+    /// limit.
+    pub fn packet_in_counts(&self) -> (u64, u64, u64) {
+        let p = &self.shared.pins;
+        (
+            p.queued.load(Ordering::Relaxed),
+            p.dropped_full.load(Ordering::Relaxed),
+            p.dropped_rate.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Whether the fail-open rule is in force.
+    fn fail_open_active(&self) -> bool {
+        self.fail_open && self.controllers && self.fail_mode == FailMode::Standalone
+    }
+
+    /// Queues removed rules for [`Ofproto::take_flow_removed`], within its bound.
+    fn queue_removed(&mut self, rules: impl IntoIterator<Item = (Arc<Rule>, RemovedReason)>) {
+        for r in rules {
+            if self.removed.len() < REMOVED_MAX {
+                self.removed.push(r);
+            } else {
+                self.removed_dropped += 1;
+            }
+        }
+    }
+
+    /// Recomputes the ports' liveness where their devices changed; republishes if any
+    /// liveness changed.
+    fn check_liveness(&mut self) {
+        let mut changed = false;
+        for p in self.ports.values_mut() {
+            let seq = p.netdev.change_seq();
+            if seq != p.change_seq {
+                p.change_seq = seq;
+                let live = netdev_live(p.netdev.as_ref());
+                changed |= live != p.live;
+                p.live = live;
+            }
+        }
+        if changed {
+            self.publish();
+        }
     }
 
     /// Translates `flow` (its in_port an OpenFlow port of this bridge) through the tables as
@@ -219,6 +349,7 @@ impl OfprotoDpif {
                     bundle: None,
                     pid: self.backer.shared.dpif.port_get_pid(p.odp),
                     no_flood: false,
+                    live: p.live,
                 },
             );
         }
@@ -244,6 +375,14 @@ impl OfprotoDpif {
             ports,
             bundles,
             forward_bpdu: self.forward_bpdu,
+            id: self.shared.id,
+            groups: self.groups.clone(),
+            miss_rule: if self.packet_in_on_miss {
+                self.miss_rule.clone()
+            } else {
+                None
+            },
+            fail_open: self.fail_open_active().then(|| self.fail_open_rule.clone()),
         };
         *self.shared.xbridge.write() = Arc::new(xb);
         self.backer.shared.revalidate();
@@ -282,21 +421,32 @@ impl OfprotoDpif {
         if expired.is_empty() {
             return;
         }
-        let victims: Vec<Arc<Rule>> = expired.into_iter().map(|(r, _)| r).collect();
+        let victims: Vec<Arc<Rule>> = expired.iter().map(|(r, _)| r.clone()).collect();
         let mut t = (*self.tables).clone();
-        if !t.remove_rules(&victims).is_empty() {
-            self.set_tables(t);
+        let gone = t.remove_rules(&victims);
+        if gone.is_empty() {
+            return;
         }
+        let why: BTreeMap<u64, RemovedReason> = expired.iter().map(|(r, w)| (r.id, *w)).collect();
+        self.queue_removed(gone.into_iter().map(|r| {
+            let w = why
+                .get(&r.id)
+                .copied()
+                .unwrap_or(RemovedReason::IdleTimeout);
+            (r, w)
+        }));
+        self.set_tables(t);
     }
 
-    /// Flushes every OpenFlow rule (tables 0..=253) and, in standalone mode, adds back the
-    /// NORMAL rule (OVS's `ofproto_flush_flows` with `connmgr_flushed`).
+    /// Flushes every OpenFlow rule (tables 0..=253) and, in standalone mode without
+    /// controllers, adds back the NORMAL rule (OVS's `ofproto_flush_flows` with
+    /// `connmgr_flushed`).
     fn flush_flows(&mut self) -> Result<()> {
         let mut t = (*self.tables).clone();
         let mut del = FlowMod::new(FlowModCommand::Delete, Match::catchall());
         del.table_id = crate::table::TABLE_ALL;
         t.flow_mod(&del, self.now(), Origin::OpenFlow)?;
-        if self.fail_mode == FailMode::Standalone {
+        if self.fail_mode == FailMode::Standalone && !self.controllers {
             t.flow_mod(&normal_flow_mod(), self.now(), Origin::OpenFlow)?;
         }
         self.set_tables(t);
@@ -368,6 +518,7 @@ impl Ofproto for OfprotoDpif {
         if self.shared.ml.lock().run(now) {
             b.revalidate();
         }
+        self.check_liveness();
         let dump_seq = b.dump_seq.load(Ordering::Acquire);
         if dump_seq != self.last_dump_seq || now >= self.next_expire_ms {
             self.last_dump_seq = dump_seq;
@@ -387,6 +538,7 @@ impl Ofproto for OfprotoDpif {
             next.saturating_sub(now).min(EXPIRE_INTERVAL_MS),
         ));
         self.backer.shared.dpif.port_poll_wait(poll);
+        self.shared.pins.wait(poll);
         if !self.shared.vanished.lock().is_empty() {
             poll.immediate_wake();
         }
@@ -432,8 +584,10 @@ impl Ofproto for OfprotoDpif {
         }
         self.fail_mode = mode;
         // With no controller, a fail-mode change flushes the flows (OVS's
-        // connmgr_set_fail_mode).
-        if let Err(e) = self.flush_flows() {
+        // connmgr_set_fail_mode); with controllers it only changes fail-open.
+        if self.controllers {
+            self.publish();
+        } else if let Err(e) = self.flush_flows() {
             tracing::warn!("{}: flushing flows: {e}", self.name);
         }
     }
@@ -501,6 +655,8 @@ impl Ofproto for OfprotoDpif {
             PortRec {
                 netdev: netdev.clone(),
                 odp,
+                change_seq: netdev.change_seq(),
+                live: netdev_live(netdev.as_ref()),
             },
         );
         let owner = PortOwner {
@@ -631,6 +787,12 @@ impl Ofproto for OfprotoDpif {
     }
 
     fn flow_mod(&mut self, fm: &FlowMod) -> Result<FlowModResult> {
+        if !matches!(
+            fm.command,
+            FlowModCommand::Delete | FlowModCommand::DeleteStrict
+        ) {
+            self.groups.check_refs(&fm.actions)?;
+        }
         let mut t = (*self.tables).clone();
         let res = t.flow_mod(fm, self.now(), Origin::OpenFlow)?;
         if !res.is_empty() {
@@ -644,10 +806,14 @@ impl Ofproto for OfprotoDpif {
     }
 
     fn all_rules(&self, include_hidden: bool) -> Vec<Arc<Rule>> {
-        self.tables.rules(&RuleQuery {
+        let mut v = self.tables.rules(&RuleQuery {
             include_hidden,
             ..RuleQuery::default()
-        })
+        });
+        if include_hidden && self.fail_open_active() {
+            v.insert(0, self.fail_open_rule.clone());
+        }
+        v
     }
 
     fn packet_out(
@@ -658,6 +824,7 @@ impl Ofproto for OfprotoDpif {
     ) -> Result<()> {
         let n_tables = self.tables.n_visible_tables();
         check_actions(actions, &Match::catchall(), 0, n_tables)?;
+        self.groups.check_refs(actions)?;
         let odp = match in_port {
             OfpPort::CONTROLLER | OfpPort::NONE => OdpPort::NONE,
             p => self
@@ -738,5 +905,98 @@ impl Ofproto for OfprotoDpif {
             self.backer.shared.revalidate();
         }
         Ok(super::show::format_trace(flow, &trace, &out))
+    }
+
+    fn group_mod(&mut self, gm: &GroupMod) -> Result<()> {
+        let mut groups = (*self.groups).clone();
+        let deleted = groups.group_mod(gm, self.now(), self.tables.n_visible_tables())?;
+        if !deleted.is_empty() {
+            // Rules that send to a deleted group go with it (OFPRR_GROUP_DELETE).
+            let mut t = (*self.tables).clone();
+            let mut victims: Vec<Arc<Rule>> = Vec::new();
+            for id in &deleted {
+                for r in t.rules(&RuleQuery {
+                    out_group: *id,
+                    ..RuleQuery::default()
+                }) {
+                    if !victims.iter().any(|v| v.id == r.id) {
+                        victims.push(r);
+                    }
+                }
+            }
+            let gone = t.remove_rules(&victims);
+            self.queue_removed(gone.into_iter().map(|r| (r, RemovedReason::GroupDelete)));
+            self.tables = Arc::new(t);
+        }
+        self.groups = Arc::new(groups);
+        self.publish();
+        Ok(())
+    }
+
+    fn group_descs(&self) -> Vec<GroupDesc> {
+        self.groups.descs()
+    }
+
+    fn group_stats(&self, group_id: u32) -> Vec<GroupStats> {
+        let tables = &self.tables;
+        self.groups.stats(group_id, self.now(), |id| {
+            let n = tables
+                .rules(&RuleQuery {
+                    out_group: id,
+                    ..RuleQuery::default()
+                })
+                .len();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        })
+    }
+
+    fn take_packet_ins(&mut self) -> Vec<PacketIn> {
+        self.shared.pins.take()
+    }
+
+    fn take_flow_removed(&mut self) -> Vec<(Arc<Rule>, RemovedReason)> {
+        if self.removed_dropped > 0 {
+            tracing::warn!(
+                "{}: {} removed rules were not reported (nobody took them)",
+                self.name,
+                self.removed_dropped
+            );
+            self.removed_dropped = 0;
+        }
+        std::mem::take(&mut self.removed)
+    }
+
+    fn set_packet_in_on_miss(&mut self, on: bool) {
+        if on != self.packet_in_on_miss {
+            self.packet_in_on_miss = on;
+            self.publish();
+        }
+    }
+
+    fn set_controllers_configured(&mut self, configured: bool) {
+        if configured == self.controllers {
+            return;
+        }
+        self.controllers = configured;
+        // OVS flushes the flows when controllers come or go (connmgr_set_controllers).
+        if let Err(e) = self.flush_flows() {
+            tracing::warn!("{}: flushing flows: {e}", self.name);
+        }
+    }
+
+    fn set_fail_open(&mut self, on: bool) {
+        if on == self.fail_open {
+            return;
+        }
+        let was = self.fail_open_active();
+        self.fail_open = on;
+        if was != self.fail_open_active() {
+            tracing::info!(
+                "{}: {} fail-open mode",
+                self.name,
+                if on { "entering" } else { "leaving" }
+            );
+            self.publish();
+        }
     }
 }

@@ -80,7 +80,9 @@
 mod backer;
 mod bridge;
 pub mod cookie;
+mod groups;
 pub mod mac_learning;
+mod pinq;
 mod ports;
 mod revalidator;
 mod show;
@@ -102,6 +104,8 @@ use crate::provider::{Ofproto, OfprotoClass};
 use backer::{Backer, BackerShared, DumpStats, RevalCtl, Rounds, UpcallCounters};
 
 pub use bridge::{OfprotoDpif, Translation};
+pub use groups::{MAX_BUCKETS, MAX_GROUPS};
+pub use pinq::PACKET_IN_QUEUE_MAX;
 pub use show::format_fdb;
 pub use upcall::UPCALL_MAX_BATCH;
 pub use xlate::{MAX_DEPTH, MAX_RESUBMITS, XlateError};
@@ -283,6 +287,7 @@ impl OfprotoDpifClass {
             callback_mode: AtomicBool::new(true),
             n_handlers: AtomicU32::new(0),
             revalidator_id: self.next_thread_id.fetch_add(1, Ordering::Relaxed),
+            next_bridge_id: AtomicU32::new(1),
         });
         let mut threads = Vec::new();
         let mut handler_wake = None;
@@ -474,4 +479,4 @@ impl OfprotoClass for OfprotoDpifClass {
 #[cfg(test)]
 mod recv_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -199,10 +199,11 @@ fn judge(b: &BackerShared, uk: &Ukey, f: &DpifFlow, seq: u64, now: u64, max_idle
     }
     // Translate the key again, without side effects.
     let owner = b.owner(uk.key.in_port);
-    let (actions, wc_mask, rules, learned, bridge) = match owner {
+    let (actions, wc_mask, rules, groups, learned, bridge) = match owner {
         None => (
             Vec::new(),
             FlowKey::exact_mask(),
+            Vec::new(),
             Vec::new(),
             Vec::new(),
             None,
@@ -223,6 +224,7 @@ fn judge(b: &BackerShared, uk: &Ukey, f: &DpifFlow, seq: u64, now: u64, max_idle
                 out.actions,
                 m,
                 out.rules,
+                out.groups,
                 out.learned,
                 Some(o.bridge.name.clone()),
             )
@@ -239,6 +241,7 @@ fn judge(b: &BackerShared, uk: &Ukey, f: &DpifFlow, seq: u64, now: u64, max_idle
         .any(|(n, d)| n & !d != 0);
     st.reval_seq = seq;
     st.rules = rules;
+    st.groups = groups;
     st.learned = learned;
     st.bridge = bridge;
     if needs_more {
@@ -277,6 +280,9 @@ fn push_stats(b: &BackerShared, uk: &Ukey, st: &mut super::backer::UkeyState, s:
     };
     for r in &st.rules {
         r.credit(dp, db, used);
+    }
+    for g in &st.groups {
+        g.group.credit(g.bucket, dp, db, used);
     }
     if st.learned.is_empty() {
         return;

@@ -11,9 +11,13 @@ use netdev::dummy::DummyNetdev;
 use netdev::{EthAddr, Packet, Registry, downcast};
 
 use super::OfprotoDpifClass;
+use crate::actions::PacketInReason;
 use crate::flow::OfpPort;
+use crate::group::{Bucket, GROUP_ALL, GroupMod, GroupModCommand, GroupType};
 use crate::ofctl::{self, FlowModCommand};
+use crate::packet_in::PacketIn;
 use crate::provider::{BundleSettings, FailMode, MacTableConfig, Ofproto, OfprotoClass, VlanMode};
+use crate::rule::RemovedReason;
 use crate::table::RuleQuery;
 
 pub(crate) const A: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
@@ -197,6 +201,46 @@ impl Env {
 
     pub(crate) fn fdb(&self) -> String {
         super::format_fdb(&self.br.fdb())
+    }
+
+    /// Waits until the bridge has queued `n` packet-ins and takes them.
+    pub(crate) fn packet_ins(&mut self, n: usize) -> Vec<PacketIn> {
+        let t = Instant::now();
+        let mut got = Vec::new();
+        while got.len() < n {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {n} packet-ins, got {}",
+                got.len()
+            );
+            got.extend(self.br.take_packet_ins());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        got
+    }
+
+    pub(crate) fn group_mod(&mut self, cmd: GroupModCommand, t: GroupType, id: u32, b: &[&str]) {
+        let gm = GroupMod {
+            command: cmd,
+            type_: t,
+            group_id: id,
+            buckets: b
+                .iter()
+                .map(|a| {
+                    let (a, watch) = match a.split_once('@') {
+                        Some((a, w)) => (a, OfpPort(w.parse().unwrap())),
+                        None => (*a, OfpPort::ANY),
+                    };
+                    Bucket {
+                        weight: 1,
+                        watch_port: watch,
+                        actions: ofctl::parse_actions(a, None).unwrap(),
+                        ..Bucket::default()
+                    }
+                })
+                .collect(),
+        };
+        self.br.group_mod(&gm).unwrap();
     }
 
     pub(crate) fn trace(&self, flow: &str) -> String {
@@ -633,11 +677,16 @@ fn trace_resubmit_set_field_and_loops() {
 }
 
 #[test]
-fn controller_action_upcalls_are_counted_and_dropped() {
+fn controller_action_upcalls_become_packet_ins() {
     let mut env = Env::new(2);
     env.br.set_fail_mode(FailMode::Secure);
     env.add_flow("priority=0,actions=CONTROLLER:65535");
     env.send(1, &arp(A));
+    let pins = env.packet_ins(1);
+    assert_eq!(pins[0].packet, arp(A));
+    assert_eq!(pins[0].reason, PacketInReason::ExplicitMiss);
+    assert_eq!(pins[0].metadata.in_port(), OfpPort(1));
+    assert_eq!(pins[0].cookie, 0);
     let t = Instant::now();
     while env.flows().is_empty() {
         assert!(t.elapsed() < Duration::from_secs(10));
@@ -862,4 +911,207 @@ fn hidden_rules_are_as_old_as_the_bridge() {
             r.created_ms
         );
     }
+}
+
+#[test]
+fn packet_ins_carry_rule_table_cookie_and_userdata() {
+    let mut env = Env::new(2);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.add_flow("table=0,in_port=1,actions=goto_table:2");
+    env.add_flow(
+        "table=2,cookie=0x55,in_port=1,actions=controller(max_len=100,id=3,userdata=01.02.03)",
+    );
+    env.send(1, &arp(A));
+    let p = env.packet_ins(1).remove(0);
+    assert_eq!(p.packet, arp(A));
+    assert_eq!(p.reason, PacketInReason::Action);
+    assert_eq!(
+        (p.table_id, p.cookie, p.max_len, p.controller_id),
+        (2, 0x55, 100, 3)
+    );
+    assert_eq!(p.userdata.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(p.metadata.in_port(), OfpPort(1));
+    // Packet-out to the controller: reason packet_out, from the in_port given.
+    env.br
+        .packet_out(
+            Packet::from_slice(&arp(B)),
+            OfpPort::CONTROLLER,
+            &[crate::actions::Action::Output(OfpPort::CONTROLLER)],
+        )
+        .unwrap();
+    let p = env.packet_ins(1).remove(0);
+    assert_eq!(
+        (p.reason, p.packet.clone()),
+        (PacketInReason::PacketOut, arp(B))
+    );
+    assert_eq!(p.metadata.in_port(), OfpPort::CONTROLLER);
+}
+
+#[test]
+fn table_misses_go_to_the_controller_only_when_asked() {
+    let mut env = Env::new(2);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.send(1, &arp(A));
+    env.expect_none(2);
+    assert!(env.br.take_packet_ins().is_empty());
+    env.br.set_packet_in_on_miss(true);
+    env.reval();
+    env.send(1, &arp(A));
+    let p = env.packet_ins(1).remove(0);
+    assert_eq!(p.reason, PacketInReason::ImplicitMiss);
+    assert_eq!((p.table_id, p.cookie), (0, u64::MAX));
+    // The main loop is woken while packet-ins wait.
+    env.send(2, &arp(B));
+    let t = Instant::now();
+    loop {
+        let mut poll = netdev::poll::PollSet::new();
+        env.br.wait(&mut poll);
+        poll.block().unwrap();
+        let got = env.br.take_packet_ins();
+        if !got.is_empty() {
+            assert_eq!(got[0].metadata.in_port(), OfpPort(2));
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+    env.br.set_packet_in_on_miss(false);
+    env.reval();
+    env.send(1, &arp(A));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(env.br.take_packet_ins().is_empty());
+}
+
+#[test]
+fn controllers_flush_flows_and_fail_open_does_normal() {
+    let mut env = Env::new(2);
+    assert_eq!(env.br.rules(&RuleQuery::default()).len(), 1);
+    // Controllers configured: the NORMAL rule goes; nothing is forwarded.
+    env.br.set_controllers_configured(true);
+    assert!(env.br.rules(&RuleQuery::default()).is_empty());
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect_none(2);
+    // Fail-open: NORMAL again, through a hidden rule OpenFlow does not see.
+    env.br.set_fail_open(true);
+    env.reval();
+    env.send(1, &arp(A));
+    assert_eq!(env.expect(2, 1), vec![arp(A)]);
+    assert!(env.br.rules(&RuleQuery::default()).is_empty());
+    let hidden = env.br.all_rules(true);
+    assert_eq!(hidden[0].priority, super::bridge::FAIL_OPEN_PRIORITY);
+    // A secure bridge never fails open.
+    env.br.set_fail_mode(FailMode::Secure);
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect_none(2);
+    env.br.set_fail_mode(FailMode::Standalone);
+    env.br.set_fail_open(false);
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect_none(2);
+    // Controllers removed: the standalone NORMAL rule is back.
+    env.br.set_controllers_configured(false);
+    assert_eq!(env.br.rules(&RuleQuery::default()).len(), 1);
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect(2, 1);
+}
+
+#[test]
+fn groups_forward_count_and_take_their_rules_along() {
+    let mut env = Env::new(4);
+    env.br.set_fail_mode(FailMode::Secure);
+    // A flow naming a group that does not exist fails with OFPBAC_BAD_OUT_GROUP.
+    let fm = ofctl::parse_flow_mod("in_port=1,actions=group:1", FlowModCommand::Add, None).unwrap();
+    let e = env.br.flow_mod(&fm).unwrap_err();
+    assert_eq!(e.ofp_error().map(|o| o.name), Some("OFPBAC_BAD_OUT_GROUP"));
+    env.group_mod(
+        GroupModCommand::Add,
+        GroupType::All,
+        1,
+        &["output:2", "output:3"],
+    );
+    env.add_flow("send_flow_rem,in_port=1,actions=group:1");
+    env.send(1, &arp(A));
+    env.expect(2, 1);
+    env.expect(3, 1);
+    env.expect_none(4);
+    env.send(1, &arp(A));
+    env.expect(2, 1);
+    env.expect(3, 1);
+    env.reval();
+    let st = env.br.group_stats(1);
+    assert_eq!(st.len(), 1);
+    assert_eq!((st[0].ref_count, st[0].packet_count), (1, 2));
+    assert_eq!(st[0].buckets, vec![(2, 120), (2, 120)]);
+    assert_eq!(env.br.group_stats(GROUP_ALL).len(), 1);
+    // Modify: the flows in the datapath follow.
+    env.group_mod(
+        GroupModCommand::Modify,
+        GroupType::Indirect,
+        1,
+        &["output:4"],
+    );
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect(4, 1);
+    env.expect_none(2);
+    assert_eq!(env.br.group_descs()[0].type_, GroupType::Indirect);
+    // Delete: the rule goes too, reported as group_delete.
+    env.group_mod(GroupModCommand::Delete, GroupType::All, 1, &[]);
+    assert!(env.br.rules(&RuleQuery::default()).is_empty());
+    let removed = env.br.take_flow_removed();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].1, RemovedReason::GroupDelete);
+    assert!(env.br.group_descs().is_empty());
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect_none(4);
+}
+
+#[test]
+fn fast_failover_follows_carrier() {
+    let mut env = Env::new(3);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.group_mod(
+        GroupModCommand::Add,
+        GroupType::FastFailover,
+        9,
+        &["output:2@2", "output:3@3"],
+    );
+    env.add_flow("in_port=1,actions=group:9");
+    env.send(1, &arp(A));
+    env.expect(2, 1);
+    env.port(2).set_carrier(false);
+    env.br.run(monotonic_ms()).unwrap();
+    env.reval();
+    env.send(1, &arp(A));
+    env.expect(3, 1);
+    env.expect_none(2);
+    assert!(
+        env.trace("in_port=1").contains("bucket 1"),
+        "{}",
+        env.trace("in_port=1")
+    );
+}
+
+#[test]
+fn expired_rules_are_reported() {
+    let mut env = Env::new(2);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.add_flow("hard_timeout=1,priority=10,in_port=1,actions=output:2");
+    env.add_flow("idle_timeout=1,priority=10,in_port=2,actions=output:1");
+    env.br.run(monotonic_ms() + 5000).unwrap();
+    let mut r: Vec<RemovedReason> = env
+        .br
+        .take_flow_removed()
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+    r.sort_by_key(|w| format!("{w:?}"));
+    assert_eq!(
+        r,
+        vec![RemovedReason::HardTimeout, RemovedReason::IdleTimeout]
+    );
+    assert!(env.br.take_flow_removed().is_empty());
 }

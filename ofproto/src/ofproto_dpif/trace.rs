@@ -17,6 +17,8 @@ pub enum NodeKind {
     Bridge,
     /// A table and the rule found there: ` 0. in_port=1, priority 10`.
     Table,
+    /// A group bucket that runs: `bucket 0`, its actions under it.
+    Bucket,
     /// An action.
     Action,
     /// An explanation: ` -> ...`.
@@ -136,7 +138,9 @@ fn format_nodes(out: &mut String, nodes: &[Node], level: usize) {
         if n.kind == NodeKind::Bridge {
             out.push('\n');
         }
-        let more = usize::from(i + 1 < nodes.len() || n.kind.is_terminal());
+        // Buckets always nest: they are siblings in spirit even when last.
+        let more =
+            usize::from(i + 1 < nodes.len() || n.kind.is_terminal() || n.kind == NodeKind::Bucket);
         let indent = " ".repeat((level + more) * 4);
         out.push_str(&indent);
         match n.kind {
@@ -155,7 +159,7 @@ fn format_nodes(out: &mut String, nodes: &[Node], level: usize) {
                 out.push_str(&"-".repeat(n.text.chars().count()));
                 out.push('\n');
             }
-            NodeKind::Table | NodeKind::Action => {
+            NodeKind::Table | NodeKind::Bucket | NodeKind::Action => {
                 let _ = writeln!(out, "{}", n.text);
             }
         }

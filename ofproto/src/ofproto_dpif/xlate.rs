@@ -13,6 +13,14 @@
 //!   `pop_vlan` actions ([`commit`]);
 //! * `output`, `IN_PORT`, `LOCAL`, `FLOOD`, `ALL`, `NORMAL` ([`normal`]) and `CONTROLLER`
 //!   (a `userspace` action whose userdata is a [`ControllerCookie`]);
+//! * `group`: every bucket of an `all` group, the one bucket of an `indirect` group, the
+//!   first live bucket of a fast failover group, and for a `select` group the live bucket
+//!   with the highest weighted score of a symmetric hash of the flow's L2-L4 fields (the
+//!   hashed fields go into the megaflow). Each bucket runs on its own copy of the flow
+//!   state, as OVS's; buckets count as one nesting level;
+//! * a table miss of the first lookup or a `goto_table` runs table 254's miss rule (a
+//!   packet-in with reason no_match) when the bridge sends misses to the controller, and
+//!   drops otherwise; a bridge in fail-open mode runs a hidden `NORMAL` rule before table 0;
 //! * `goto_table` and `resubmit` look up again (depth limit 64, at most 4096 resubmits per
 //!   translation, as OVS); `write_actions`/`clear_actions` build the action set, run when
 //!   the pipeline ends; `write_metadata` and register writes only change the flow.
@@ -40,11 +48,13 @@ use netdev::EthAddr;
 use parking_lot::Mutex;
 
 use super::cookie::{ControllerCookie, reason_number};
+use super::groups::{Group, GroupTable};
 use super::mac_learning::MacTable;
 use super::trace::{NodeKind, Trace};
 use crate::actions::{Action, PacketInReason};
 use crate::fields::Field;
 use crate::flow::{Flow, FlowWildcards, OfpPort, loc};
+use crate::group::{Bucket, GROUP_NONE, GroupType};
 use crate::provider::VlanMode;
 use crate::rule::Rule;
 use crate::table::TableSet;
@@ -94,6 +104,8 @@ pub(crate) struct XPort {
     pub pid: u32,
     /// Left out of `FLOOD` (OpenFlow `OFPPC_NO_FLOOD`).
     pub no_flood: bool,
+    /// Up and with carrier: a fast failover bucket watching it may run.
+    pub live: bool,
 }
 
 /// A bundle (an OVSDB `Port`) as NORMAL sees it.
@@ -123,6 +135,21 @@ pub(crate) struct XBridge {
     pub ports: BTreeMap<OfpPort, XPort>,
     pub bundles: Vec<XBundle>,
     pub forward_bpdu: bool,
+    /// The bridge's number within its datapath (packet-ins find their bridge by it).
+    pub id: u32,
+    /// The groups.
+    pub groups: Arc<GroupTable>,
+    /// Table 254's miss rule, when table misses go to the controller.
+    pub miss_rule: Option<Arc<Rule>>,
+    /// The hidden fail-open rule (`NORMAL` above everything in table 0), when active.
+    pub fail_open: Option<Arc<Rule>>,
+}
+
+/// A group (`bucket: None`) or one of its buckets that a translation ran, to credit.
+#[derive(Clone, Debug)]
+pub(crate) struct GroupHit {
+    pub group: Arc<Group>,
+    pub bucket: Option<usize>,
 }
 
 /// A MAC address a translated packet would teach the bridge.
@@ -178,6 +205,8 @@ pub(crate) struct XlateOut {
     pub final_flow: Flow,
     /// The rules hit, in order (a rule hit twice appears twice).
     pub rules: Vec<Arc<Rule>>,
+    /// The groups and buckets run.
+    pub groups: Vec<GroupHit>,
     /// The MAC entries the packet refreshes.
     pub learned: Vec<Learn>,
     /// Whether learning changed the MAC table (new or moved entries).
@@ -230,6 +259,7 @@ pub(crate) struct Ctx<'a> {
     table_id: u8,
     rule: Option<Arc<Rule>>,
     rules: Vec<Arc<Rule>>,
+    groups: Vec<GroupHit>,
     action_set: Vec<Action>,
     /// Stop everything (an error).
     exit: bool,
@@ -240,6 +270,8 @@ pub(crate) struct Ctx<'a> {
     mac_changed: bool,
     in_action_set: bool,
     in_packet_out: bool,
+    /// Nesting of group buckets being run.
+    in_group: u32,
 }
 
 /// Translates `xin` (see the module docs).
@@ -260,6 +292,7 @@ pub(crate) fn xlate(xin: XlateIn<'_>) -> XlateOut {
         table_id: 0,
         rule: None,
         rules: Vec::new(),
+        groups: Vec::new(),
         action_set: Vec::new(),
         exit: false,
         stop_list: false,
@@ -268,6 +301,7 @@ pub(crate) fn xlate(xin: XlateIn<'_>) -> XlateOut {
         mac_changed: false,
         in_action_set: false,
         in_packet_out: false,
+        in_group: 0,
     };
     // Fields every megaflow matches (OVS's xlate_wc_init).
     ctx.wc.unwildcard_loc(loc::IN_PORT);
@@ -300,6 +334,7 @@ pub(crate) fn xlate(xin: XlateIn<'_>) -> XlateOut {
         wc: ctx.wc,
         final_flow: ctx.flow,
         rules: ctx.rules,
+        groups: ctx.groups,
         learned: ctx.learned,
         mac_changed: ctx.mac_changed,
         error: ctx.error,
@@ -405,7 +440,10 @@ impl<'a> Ctx<'a> {
         if let Some(p) = in_port {
             self.flow.set_in_port(p);
         }
-        let rule = self.lookup(table_id);
+        let rule = match &self.br.fail_open {
+            Some(r) if via == Via::Start => Some(r.clone()),
+            _ => self.lookup(table_id),
+        };
         self.flow.set_in_port(old_in_port);
         let old_table = self.table_id;
         self.table_id = table_id;
@@ -427,10 +465,21 @@ impl<'a> Ctx<'a> {
                 self.restore(mark);
             }
             None => {
-                // A miss runs table 254's "no packet-in" rule: drop (no controller asks for
-                // table misses).
+                // A miss of the first lookup or of a goto_table runs table 254's miss rule
+                // (packet-in) when a controller asks for misses, its "no packet-in" rule
+                // (drop) otherwise; a resubmit that misses does nothing.
                 let mark = self.enter(NodeKind::Table, || format!("{table_id:2}. No match."));
-                self.report(NodeKind::Action, || "drop".to_owned());
+                match &self.br.miss_rule {
+                    Some(miss) if via != Via::Resubmit => {
+                        let miss = miss.clone();
+                        let old_rule = self.rule.replace(miss.clone());
+                        self.rules.push(miss.clone());
+                        self.do_actions(&miss.actions);
+                        self.stop_list = false;
+                        self.rule = old_rule;
+                    }
+                    _ => self.report(NodeKind::Action, || "drop".to_owned()),
+                }
                 self.restore(mark);
             }
         }
@@ -466,7 +515,7 @@ impl<'a> Ctx<'a> {
                 self.output(port, *max_len);
             }
             Action::Controller(c) => {
-                self.controller(c.reason, c.max_len, c.controller_id);
+                self.controller(c.reason, c.max_len, c.controller_id, c.userdata.as_deref());
             }
             Action::Enqueue { port, .. } => self.output(*port, u16::MAX),
             Action::DecTtl(ids) => self.dec_ttl(ids),
@@ -482,10 +531,7 @@ impl<'a> Ctx<'a> {
                 let m = self.flow.metadata();
                 self.flow.set_metadata((m & !mask) | (value & mask));
             }
-            Action::Group(g) => {
-                let g = *g;
-                self.report(NodeKind::Warn, || format!("group {g} does not exist"));
-            }
+            Action::Group(g) => self.xlate_group(*g),
             Action::Meter(_) | Action::Note(_) | Action::SetQueue(_) | Action::PopQueue => {}
             other => self.rewrite(other),
         }
@@ -588,7 +634,7 @@ impl<'a> Ctx<'a> {
             OfpPort::FLOOD => self.flood(false),
             OfpPort::ALL => self.flood(true),
             OfpPort::CONTROLLER => {
-                self.controller(PacketInReason::Action, max_len, 0);
+                self.controller(PacketInReason::Action, max_len, 0, None);
             }
             OfpPort::NONE => {}
             p => {
@@ -631,9 +677,17 @@ impl<'a> Ctx<'a> {
 
     /// Sends the packet to the controllers: a `userspace` action carrying a
     /// [`ControllerCookie`].
-    fn controller(&mut self, reason: PacketInReason, max_len: u16, controller_id: u16) {
+    fn controller(
+        &mut self,
+        reason: PacketInReason,
+        max_len: u16,
+        controller_id: u16,
+        userdata: Option<&[u8]>,
+    ) {
         let reason = if self.in_packet_out {
             PacketInReason::PacketOut
+        } else if self.in_group > 0 && reason == PacketInReason::Action {
+            PacketInReason::Group
         } else if self.in_action_set && reason == PacketInReason::Action {
             PacketInReason::ActionSet
         } else if reason == PacketInReason::Action
@@ -647,24 +701,135 @@ impl<'a> Ctx<'a> {
         } else {
             reason
         };
+        // A miss has no OpenFlow rule: its packet-in carries cookie all-ones.
+        let rule_cookie = match (&self.rule, reason) {
+            (_, PacketInReason::ImplicitMiss) | (None, _) => u64::MAX,
+            (Some(r), _) => r.cookie,
+        };
         let cookie = ControllerCookie {
             reason: reason_number(reason),
             dont_send: false,
             continuation: false,
             recirc_id: 0,
-            rule_cookie: self.rule.as_ref().map_or(0, |r| r.cookie),
+            rule_cookie,
             controller_id,
             max_len,
+            table_id: self.table_id,
+            bridge_id: self.br.id,
+            in_port: self.flow.in_port().0,
         };
         self.commit();
         let br = self.br;
         let pid = br.ports.get(&self.flow.in_port()).map_or(0, |p| p.pid);
         self.odp.push(odp::Action::Userspace(odp::Userspace {
             pid,
-            userdata: Some(cookie.encode()),
+            userdata: Some(cookie.encode(userdata.unwrap_or_default())),
             egress_tun_port: None,
             actions: false,
         }));
+    }
+
+    /// Runs group `id` (OVS's `xlate_group_action`).
+    fn xlate_group(&mut self, id: u32) {
+        let br = self.br;
+        let Some(g) = br.groups.get(id) else {
+            self.report(NodeKind::Warn, || format!("group {id} does not exist"));
+            return;
+        };
+        if self.depth >= MAX_DEPTH {
+            self.report_error(|| format!("over max translation depth {MAX_DEPTH}"));
+            self.error = Some(XlateError::RecursionTooDeep);
+            self.exit = true;
+            return;
+        }
+        self.groups.push(GroupHit {
+            group: g.clone(),
+            bucket: None,
+        });
+        self.depth += 1;
+        self.in_group += 1;
+        match g.type_ {
+            GroupType::All => {
+                for i in 0..g.buckets.len() {
+                    if self.exit {
+                        break;
+                    }
+                    self.xlate_bucket(g, i);
+                }
+            }
+            GroupType::Indirect => {
+                if !g.buckets.is_empty() {
+                    self.xlate_bucket(g, 0);
+                }
+            }
+            GroupType::Select => match self.select_bucket(g) {
+                Some(i) => self.xlate_bucket(g, i),
+                None => self.report(NodeKind::Warn, || "no live bucket, dropping".to_owned()),
+            },
+            GroupType::FastFailover => {
+                match g.buckets.iter().position(|b| self.bucket_live(b, 0)) {
+                    Some(i) => self.xlate_bucket(g, i),
+                    None => {
+                        self.report(NodeKind::Warn, || "no live bucket, dropping".to_owned());
+                    }
+                }
+            }
+        }
+        self.in_group -= 1;
+        self.depth -= 1;
+    }
+
+    /// Runs bucket `i` of `g` on a copy of the flow state: whatever it changes is undone
+    /// afterwards, as if each bucket had its own copy of the packet.
+    fn xlate_bucket(&mut self, g: &'a Arc<Group>, i: usize) {
+        let Some(b) = g.buckets.get(i) else { return };
+        self.groups.push(GroupHit {
+            group: g.clone(),
+            bucket: Some(i),
+        });
+        let mark = self.enter(NodeKind::Bucket, || format!("bucket {i}"));
+        let saved = self.flow;
+        self.do_actions(&b.actions);
+        self.stop_list = false;
+        self.flow = saved;
+        self.restore(mark);
+    }
+
+    /// Whether bucket `b` may run: it watches nothing, or a live port, or a live group.
+    fn bucket_live(&self, b: &Bucket, depth: u32) -> bool {
+        if b.watch_port == OfpPort::ANY && b.watch_group == GROUP_NONE {
+            return true;
+        }
+        let port_live = b.watch_port != OfpPort::ANY
+            && self.br.ports.get(&b.watch_port).is_some_and(|p| p.live);
+        port_live
+            || (b.watch_group != GROUP_NONE
+                && depth < MAX_DEPTH
+                && self
+                    .br
+                    .groups
+                    .get(b.watch_group)
+                    .is_some_and(|g| g.buckets.iter().any(|x| self.bucket_live(x, depth + 1))))
+    }
+
+    /// The bucket a select group runs for this flow: among live buckets, the highest score
+    /// of a per-bucket hash of the flow's symmetric L2-L4 hash times the bucket's weight
+    /// (rendezvous hashing, as OVS's default selection method), so that a bucket going
+    /// down only moves the flows that used it.
+    fn select_bucket(&mut self, g: &Group) -> Option<usize> {
+        let basis = symmetric_l4_hash(&self.flow, &mut self.wc);
+        let mut best: Option<(usize, u64)> = None;
+        for (i, b) in g.buckets.iter().enumerate() {
+            if !self.bucket_live(b, 0) {
+                continue;
+            }
+            let h = odp::hash::hash_words(&[u64::try_from(i).unwrap_or(u64::MAX)], basis);
+            let score = (h & 0xffff) * u64::from(b.weight);
+            if best.is_none_or(|(_, s)| score >= s) {
+                best = Some((i, score));
+            }
+        }
+        best.map(|(i, _)| i)
     }
 
     fn dec_ttl(&mut self, ids: &[u16]) {
@@ -683,7 +848,7 @@ impl<'a> Ctx<'a> {
             ids.to_vec()
         };
         for id in ids {
-            self.controller(PacketInReason::InvalidTtl, u16::MAX, id);
+            self.controller(PacketInReason::InvalidTtl, u16::MAX, id, None);
         }
         let v = if self.flow.dl_type() == odp::eth_type::IPV4 {
             4
@@ -693,6 +858,50 @@ impl<'a> Ctx<'a> {
         self.report(NodeKind::Warn, || format!("IPv{v} decrement TTL exception"));
         self.stop_list = true;
     }
+}
+
+/// A hash of the flow's Ethernet addresses, ethertype, VLAN id, IP addresses and protocol,
+/// and L4 ports, the same for both directions of a connection (OVS's
+/// `flow_hash_symmetric_l4`); un-wildcards what it hashes.
+fn symmetric_l4_hash(f: &Flow, wc: &mut FlowWildcards) -> u64 {
+    let low = |v: u128| u64::try_from(v & u128::from(u64::MAX)).unwrap_or(0);
+    let high = |v: u128| u64::try_from(v >> 64).unwrap_or(0);
+    let mut w = [0u64; 6];
+    wc.unwildcard_loc(loc::ETH_SRC);
+    wc.unwildcard_loc(loc::ETH_DST);
+    wc.unwildcard_loc(loc::DL_TYPE);
+    let vid_bits = u128::from(odp::vlan::VID_MASK | odp::vlan::CFI);
+    wc.unwildcard_loc_bits(loc::VLAN0_TCI, vid_bits);
+    w[0] = low(f.get_loc(loc::ETH_SRC) ^ f.get_loc(loc::ETH_DST));
+    w[1] = low(f.get_loc(loc::DL_TYPE)) | (low(f.get_loc(loc::VLAN0_TCI) & vid_bits) << 16);
+    let l4 = match f.dl_type() {
+        odp::eth_type::IPV4 => {
+            wc.unwildcard_loc(loc::NW_SRC);
+            wc.unwildcard_loc(loc::NW_DST);
+            w[2] = low(f.get_loc(loc::NW_SRC) ^ f.get_loc(loc::NW_DST));
+            true
+        }
+        odp::eth_type::IPV6 => {
+            wc.unwildcard_loc(loc::IPV6_SRC);
+            wc.unwildcard_loc(loc::IPV6_DST);
+            let x = f.get_loc(loc::IPV6_SRC) ^ f.get_loc(loc::IPV6_DST);
+            w[2] = high(x);
+            w[3] = low(x);
+            true
+        }
+        _ => false,
+    };
+    if l4 {
+        wc.unwildcard_loc(loc::NW_PROTO);
+        let proto = f.nw_proto();
+        w[4] = u64::from(proto);
+        if matches!(proto, 6 | 17 | 132) {
+            wc.unwildcard_loc(loc::TP_SRC);
+            wc.unwildcard_loc(loc::TP_DST);
+            w[5] = u64::from(f.tp_src() ^ f.tp_dst());
+        }
+    }
+    odp::hash::hash_words(&w, 0)
 }
 
 /// Un-wildcards the bits `mask` (in value space) of `field`.

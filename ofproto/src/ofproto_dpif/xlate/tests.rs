@@ -33,6 +33,7 @@ fn bridge(rules: &[&str], n_ports: u32, with_bundles: bool) -> XBridge {
                 bundle: with_bundles.then_some(bundles.len()),
                 pid: 0,
                 no_flood: i == 4,
+                live: true,
             },
         );
         if with_bundles {
@@ -52,6 +53,10 @@ fn bridge(rules: &[&str], n_ports: u32, with_bundles: bool) -> XBridge {
         ports,
         bundles,
         forward_bpdu: false,
+        id: 1,
+        groups: Arc::default(),
+        miss_rule: None,
+        fail_open: None,
     }
 }
 
@@ -530,4 +535,244 @@ fn packets_within_a_megaflow_translate_alike() {
     }
     assert!(checked > 1000);
     assert!(forwarded > 1000, "too few packets forwarded: {forwarded}");
+}
+
+/// A bucket: actions in flow syntax, weight, watched port (0: none).
+type B<'s> = (&'s str, u16, u32);
+
+fn with_group(br: &mut XBridge, id: u32, type_: GroupType, buckets: &[B<'_>]) {
+    use crate::group::{GroupMod, GroupModCommand};
+    let gm = GroupMod {
+        command: GroupModCommand::Add,
+        type_,
+        group_id: id,
+        buckets: buckets
+            .iter()
+            .map(|(a, w, p)| Bucket {
+                weight: *w,
+                watch_port: if *p == 0 { OfpPort::ANY } else { OfpPort(*p) },
+                actions: ofctl::parse_actions(a, None).unwrap(),
+                ..Bucket::default()
+            })
+            .collect(),
+    };
+    let mut g = (*br.groups).clone();
+    g.group_mod(&gm, 0, 254).unwrap();
+    br.groups = Arc::new(g);
+}
+
+fn hits(out: &XlateOut) -> Vec<(u32, Option<usize>)> {
+    out.groups.iter().map(|h| (h.group.id, h.bucket)).collect()
+}
+
+#[test]
+fn all_group_runs_every_bucket_on_its_own_copy() {
+    let mut br = bridge(&["in_port=1,actions=group:1,output:4"], 4, false);
+    with_group(
+        &mut br,
+        1,
+        GroupType::All,
+        &[
+            ("mod_dl_dst:02:00:00:00:00:09,output:2", 0, 0),
+            ("output:3", 0, 0),
+        ],
+    );
+    let out = run(&br, flow("in_port=1,dl_dst=02:00:00:00:00:01"));
+    // Bucket 1 and the output after the group see the original destination again.
+    assert_eq!(
+        acts(&out),
+        "set(eth(dst=02:00:00:00:00:09)),12,set(eth(dst=02:00:00:00:00:01)),13,14"
+    );
+    assert_eq!(hits(&out), vec![(1, None), (1, Some(0)), (1, Some(1))]);
+    assert_eq!(out.final_flow.dl_dst(), EthAddr([2, 0, 0, 0, 0, 1]));
+    // A missing group (deleted under a chained one) drops, without failing.
+    let br = bridge(&["in_port=1,actions=group:9,output:2"], 2, false);
+    let out = run(&br, flow("in_port=1"));
+    assert_eq!(acts(&out), "12");
+    assert_eq!(out.error, None);
+}
+
+#[test]
+fn indirect_group_and_packet_in_reason_group() {
+    let mut br = bridge(&["in_port=1,actions=group:7"], 3, false);
+    with_group(
+        &mut br,
+        7,
+        GroupType::Indirect,
+        &[("output:3,CONTROLLER:64", 0, 0)],
+    );
+    let out = run(&br, flow("in_port=1"));
+    assert_eq!(
+        acts(&out),
+        "13,userspace(pid=0,controller(reason=4,dont_send=0,continuation=0,recirc_id=0,rule_cookie=0,controller_id=0,max_len=64))"
+    );
+    assert_eq!(hits(&out), vec![(7, None), (7, Some(0))]);
+}
+
+#[test]
+fn select_group_hashes_l2_to_l4_symmetrically() {
+    let mut br = bridge(
+        &["in_port=1,actions=group:2", "in_port=2,actions=group:2"],
+        5,
+        false,
+    );
+    with_group(
+        &mut br,
+        2,
+        GroupType::Select,
+        &[("output:3", 1, 0), ("output:4", 1, 0), ("output:5", 0, 0)],
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for sport in 1000..1064u16 {
+        let f = flow(&format!(
+            "in_port=1,tcp,dl_src=02:00:00:00:00:01,dl_dst=02:00:00:00:00:02,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_src={sport},tp_dst=80"
+        ));
+        let out = run(&br, f);
+        let a = acts(&out);
+        seen.insert(a.clone());
+        // The reverse direction picks the same bucket.
+        let r = flow(&format!(
+            "in_port=2,tcp,dl_src=02:00:00:00:00:02,dl_dst=02:00:00:00:00:01,nw_src=10.0.0.2,nw_dst=10.0.0.1,tp_src=80,tp_dst={sport}"
+        ));
+        assert_eq!(acts(&run(&br, r)), a);
+        // The megaflow pins what was hashed.
+        let m = megaflow(&f, &out);
+        for field in [
+            "dl_src=", "dl_dst=", "nw_src=", "nw_dst=", "tp_src=", "tp_dst=",
+        ] {
+            assert!(m.contains(field), "{m} lacks {field}");
+        }
+    }
+    // Both weighted buckets get flows; the weight-0 bucket none.
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec!["13".to_owned(), "14".to_owned()]
+    );
+    // ARP hashes L2 only: no IP fields in the megaflow.
+    let f = flow("in_port=1,arp,dl_src=02:00:00:00:00:01,arp_spa=10.0.0.1");
+    let m = megaflow(&f, &run(&br, f));
+    assert!(m.contains("dl_src=") && !m.contains("arp_spa"), "{m}");
+}
+
+#[test]
+fn fast_failover_takes_the_first_live_bucket() {
+    let mut br = bridge(&["in_port=1,actions=group:3"], 4, false);
+    with_group(
+        &mut br,
+        3,
+        GroupType::FastFailover,
+        &[("output:2", 0, 2), ("output:3", 0, 3), ("output:4", 0, 4)],
+    );
+    assert_eq!(acts(&run(&br, flow("in_port=1"))), "12");
+    br.ports.get_mut(&OfpPort(2)).unwrap().live = false;
+    let out = run(&br, flow("in_port=1"));
+    assert_eq!(acts(&out), "13");
+    assert_eq!(hits(&out), vec![(3, None), (3, Some(1))]);
+    br.ports.get_mut(&OfpPort(3)).unwrap().live = false;
+    br.ports.get_mut(&OfpPort(4)).unwrap().live = false;
+    assert_eq!(acts(&run(&br, flow("in_port=1"))), "drop");
+    // A select group skips dead buckets too.
+    with_group(
+        &mut br,
+        4,
+        GroupType::Select,
+        &[("output:2", 1, 2), ("output:3", 1, 0)],
+    );
+    let mut b2 = br.clone();
+    b2.tables = bridge(&["in_port=1,actions=group:4"], 0, false).tables;
+    assert_eq!(
+        acts(&run(&b2, flow("in_port=1,dl_src=02:00:00:00:00:07"))),
+        "13"
+    );
+}
+
+#[test]
+fn group_trace_shows_buckets() {
+    let mut br = bridge(&["in_port=1,actions=group:1"], 3, false);
+    with_group(
+        &mut br,
+        1,
+        GroupType::All,
+        &[("output:2", 0, 0), ("output:3", 0, 0)],
+    );
+    let ml = Mutex::new(MacTable::default());
+    let mut trace = Trace::new();
+    xlate(XlateIn {
+        bridge: &br,
+        ml: &ml,
+        flow: flow("in_port=1"),
+        side_effects: false,
+        now_ms: 0,
+        actions: None,
+        trace: Some(&mut trace),
+    });
+    assert_eq!(
+        trace.format(),
+        "\nbridge(\"br0\")\n-------------\n 0. in_port=1, priority 32768\n    group:1\n    bucket 0\n            output:2\n    bucket 1\n            output:3\n"
+    );
+}
+
+#[test]
+fn misses_go_to_the_controller_when_asked_and_fail_open_overrides_table_0() {
+    let mut t = TableSet::new();
+    let mut fm = crate::table::FlowMod::new(
+        crate::table::FlowModCommand::Add,
+        crate::matching::Match::catchall(),
+    );
+    fm.table_id = crate::table::TABLE_INTERNAL;
+    fm.priority = 0;
+    fm.actions = vec![Action::Controller(crate::actions::Controller {
+        reason: PacketInReason::ImplicitMiss,
+        ..crate::actions::Controller::default()
+    })];
+    t.flow_mod(&fm, 0, Origin::Internal).unwrap();
+    let miss = t.table(254).unwrap().rules().next().unwrap().clone();
+    let mut br = bridge(
+        &[
+            "in_port=1,actions=goto_table:3",
+            "in_port=2,actions=resubmit(,5),output:1",
+        ],
+        3,
+        false,
+    );
+    br.miss_rule = Some(miss);
+    // Table 0 misses (in_port=3): packet-in, reason implicit miss, no rule cookie.
+    assert_eq!(
+        acts(&run(&br, flow("in_port=3"))),
+        "userspace(pid=0,controller(reason=7,dont_send=0,continuation=0,recirc_id=0,rule_cookie=0xffffffffffffffff,controller_id=0,max_len=65535))"
+    );
+    // So does a miss after goto_table, from table 3.
+    let out = run(&br, flow("in_port=1"));
+    let ud = match &out.actions[..] {
+        [odp::Action::Userspace(u)] => u.userdata.clone().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let c = super::super::cookie::ControllerCookie::decode(&ud).unwrap();
+    assert_eq!((c.table_id, c.in_port, c.bridge_id), (3, 1, 1));
+    // A resubmit that misses does nothing.
+    assert_eq!(acts(&run(&br, flow("in_port=2"))), "11");
+    // Without the miss rule, misses drop.
+    br.miss_rule = None;
+    assert_eq!(acts(&run(&br, flow("in_port=3"))), "drop");
+    // Fail-open: the hidden NORMAL rule wins over table 0.
+    let rule = Arc::new(crate::rule::Rule {
+        id: u64::MAX,
+        table_id: 0,
+        match_: crate::matching::Match::catchall(),
+        priority: 0xf0f0f0,
+        cookie: 0,
+        idle_timeout: 0,
+        hard_timeout: 0,
+        importance: 0,
+        flags: crate::rule::FlowModFlags::empty(),
+        created_ms: 0,
+        modified_ms: 0,
+        actions: Arc::from(vec![Action::Output(OfpPort::NORMAL)]),
+        counters: Arc::default(),
+    });
+    let mut fo = bridge(&["in_port=1,actions=output:2"], 3, true);
+    fo.fail_open = Some(rule.clone());
+    let out = run(&fo, flow("in_port=1,dl_dst=ff:ff:ff:ff:ff:ff"));
+    assert_eq!(acts(&out), "12,13");
+    assert!(Arc::ptr_eq(&out.rules[0], &rule));
 }
