@@ -7,6 +7,9 @@
 //! The tests that need no devices run the bridge on the in-memory datapath (`dummy`); those
 //! with hosts need root (CI runs them as root; elsewhere they skip with a `SKIP` line).
 
+// Test helpers: failing loudly is what they are for.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::io::{Read, Write};
@@ -285,6 +288,121 @@ fn ofctl_commands_in_openflow10_and_13() {
     assert_eq!(a, b);
 }
 
+/// `ovs-ofctl monitor` in the background, what it prints collected; killed when dropped.
+struct Monitor {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Monitor {
+    fn start(env: &Env, version: Option<&str>) -> Monitor {
+        let mut c = Command::new("ovs-ofctl");
+        if let Some(v) = version {
+            c.args(["-O", v]);
+        }
+        let mut child = c
+            .args(["monitor", "br0", "65534"])
+            .env("OVS_RUNDIR", env.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It prints what it receives on stderr (unbuffered), like its log.
+        let mut stdout = child.stderr.take().unwrap();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let o = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                o.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Monitor { child, out }
+    }
+
+    /// Waits until the output contains `needle`; the output.
+    fn wait_for(&self, needle: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let out = self.out.lock().unwrap().clone();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "monitor never printed {needle:?}; it printed:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ofctl_monitor_sees_packet_ins_and_port_status() {
+    tests::require!(
+        tests::have("ovs-ofctl"),
+        "needs ovs-ofctl (openvswitch-common)"
+    );
+    let one_port = DUMMY
+        .split("\n[[bridge.port]]\nname = \"p2\"")
+        .next()
+        .unwrap()
+        .to_owned();
+    let env = Env::with_config(&one_port);
+    let d = env.start(&[]);
+    wait_until("the management socket", || env.path("br0.mgmt").exists());
+
+    for (version, tag) in [(None, ""), (Some("OpenFlow13"), " (OF1.3)")] {
+        let mon = Monitor::start(&env, version);
+        // Connected (memory/show counts OpenFlow connections), then a moment for its
+        // SET_CONFIG that asks for packet-ins.
+        wait_until("the monitor to connect", || {
+            d.call("memory/show", &[]).unwrap().contains("ofconns:1")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+
+        // A packet-out to CONTROLLER comes back as an unbuffered packet-in.
+        let frame = "ffffffffffff0000000000010800450000140000000040000000000000000000000000";
+        ofctl_ok(
+            &env,
+            None,
+            &["packet-out", "br0", "LOCAL", "controller", frame],
+        );
+        let out = mon.wait_for("OFPT_PACKET_IN");
+        assert!(out.contains(&format!("OFPT_PACKET_IN{tag} (xid=")), "{out}");
+        assert!(
+            out.contains("(via action)") || out.contains("reason=action"),
+            "{out}"
+        );
+        assert!(out.contains("(unbuffered)"), "{out}");
+
+        // A port taken down: PORT_STATUS MOD.
+        ofctl_ok(&env, None, &["mod-port", "br0", "p1", "down"]);
+        let out = mon.wait_for("MOD: 1(p1)");
+        assert!(out.contains(&format!("OFPT_PORT_STATUS{tag}")), "{out}");
+        assert!(out.contains("PORT_DOWN"), "{out}");
+        ofctl_ok(&env, None, &["mod-port", "br0", "p1", "up"]);
+
+        // A port added and deleted in the configuration: ADD, then DELETE.
+        env.write_config(DUMMY);
+        mon.wait_for("ADD: 2(p2)");
+        env.write_config(&one_port);
+        mon.wait_for("DEL: 2(p2)");
+    }
+}
+
 #[test]
 fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     tests::require!(
@@ -533,7 +651,7 @@ fn secure_bridge_forwards_only_through_ofctl_flows() {
     );
     let _ns = switch_netns();
     let h1 = Host::new("of1", "10.0.0.1");
-    let h2 = Host::new("of2", "10.0.0.2");
+    let _h2 = Host::new("of2", "10.0.0.2");
     let config = "[[bridge]]\nname = \"br0\"\ndatapath_type = \"netdev\"\nfail_mode = \"secure\"\n\n\
                   [[bridge.port]]\nname = \"of1\"\ninterface = { ofport_request = 1 }\n\n\
                   [[bridge.port]]\nname = \"of2\"\ninterface = { ofport_request = 2 }\n";

@@ -899,7 +899,10 @@ fn service_one(
     };
     // Handle what arrived before an end of stream.
     let mut got = false;
-    while !backlogged {
+    loop {
+        if backlogged {
+            break;
+        }
         let msg = match conn.transport.next_message() {
             Ok(Some(m)) => m,
             Ok(None) => break,

@@ -367,6 +367,66 @@ fn packet_in_carries_the_whole_packet_unbuffered() {
 }
 
 #[test]
+fn openflow10_gets_table_misses_truncated_to_miss_send_len() {
+    let mut h = Harness::new("miss");
+    let frame = udp(
+        [2, 0, 0, 0, 0, 2],
+        [2, 0, 0, 0, 0, 1],
+        [10, 0, 0, 2],
+        1000,
+        2000,
+    );
+    // A 1.3 connection that asked for packet-ins: misses are not sent (1.3 drops them).
+    let mut c13 = h.connect(Version::Of13);
+    c13.send(&Msg::SetConfig(SwitchConfig {
+        flags: 0,
+        miss_send_len: 0xffff,
+    }));
+    assert_eq!(c13.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    h.env.send(1, &frame);
+    for _ in 0..50 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let xid = c13.send(&Msg::BarrierRequest);
+    let (hdr, m) = c13.recv(&mut h);
+    assert_eq!((hdr.xid, m), (xid, Msg::BarrierReply));
+
+    // A 1.0 connection: the miss comes as a no_match packet-in cut to miss_send_len.
+    let mut c = h.connect(Version::Of10);
+    c.send(&Msg::SetConfig(SwitchConfig {
+        flags: 0,
+        miss_send_len: 20,
+    }));
+    assert_eq!(c.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    h.step();
+    h.env.reval();
+    let t = Instant::now();
+    let pin = loop {
+        h.env.send(1, &frame);
+        h.step();
+        if let Ok(Some(len)) = msg::frame_len(&c.buf)
+            && c.buf.len() >= len
+        {
+            let (_, m) = c.recv(&mut h);
+            if let Msg::PacketIn(p) = m {
+                break p;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        if let Ok(n) = c.s.read(&mut chunk) {
+            c.buf.extend_from_slice(&chunk[..n]);
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no packet-in");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(pin.reason, crate::PacketInReason::NoMatch);
+    assert_eq!(pin.data, frame[..20]);
+    assert_eq!(usize::from(pin.total_len), frame.len());
+    assert_eq!(pin.buffer_id, msg::NO_BUFFER);
+}
+
+#[test]
 fn flow_removed_for_deleted_and_expired_rules_that_asked() {
     let mut h = Harness::new("flowrem");
     let mut c = h.connect(Version::Of13);

@@ -18,11 +18,23 @@
 //! # Spelling families
 //!
 //! The flat [`Action`] list keeps the spelling an action was written in (`mod_dl_src`,
-//! `set_field`, `load`). A version without that spelling gets the equivalent one, as OVS
-//! does: OpenFlow 1.3 writes `mod_dl_src:A` as `set_field:A->eth_src` and `strip_vlan` as
-//! `pop_vlan`; OpenFlow 1.0 writes `set_field` as the Nicira `reg_load2` (which OVS prints
-//! back as `set_field`) and `pop_vlan` as `strip_vlan`. So decoding what was encoded gives
-//! the same actions, except for those respellings.
+//! `set_field`, `load`). A version without that spelling gets the equivalent one, byte for
+//! byte as OVS writes it (the vectors in `actions/ovs_vectors.txt` were captured from
+//! `ovs-ofctl`):
+//!
+//! * OpenFlow 1.3 writes `mod_dl_src:A` as `set_field:A->eth_src`, `mod_nw_tos` as
+//!   `set_field` of `ip_dscp`, `strip_vlan` as `pop_vlan`, `enqueue` as `set_queue`,
+//!   `output`, `pop_queue`, and a masked `set_field` as Nicira `reg_load`s;
+//! * OpenFlow 1.0 writes a whole-field `set_field` as the 1.0 action for the field where
+//!   there is one (`set_field:A->eth_src` as `mod_dl_src:A`), any other as Nicira
+//!   `reg_load`s of at most 64 contiguous bits each (`reg_load2` for a field without a
+//!   32-bit header), `pop_vlan` as `strip_vlan`, `goto_table` as `resubmit(,T)` and
+//!   `mod_nw_ecn`/`mod_nw_ttl` as `reg_load`s;
+//! * every `resubmit` is written as Nicira `resubmit_table` (table 255 for "this table"),
+//!   and plain `dec_ttl` as OpenFlow 1.3's `dec_nw_ttl` or Nicira `dec_ttl`.
+//!
+//! So decoding what was encoded gives the same actions, except for those respellings; a
+//! second round gives the same bytes.
 //!
 //! `mod_vlan_vid`/`mod_vlan_pcp` push a tag when there is none; OpenFlow 1.3 writes them
 //! as `push_vlan` plus `set_field` unless a tag is known to be there (after an earlier
@@ -35,8 +47,28 @@
 //! Decoding reports the error the OpenFlow spec names for what is wrong (`OFPBAC_BAD_TYPE`,
 //! `OFPBAC_BAD_LEN`, `OFPBAC_BAD_EXPERIMENTER`, `OFPBAC_BAD_EXP_TYPE`,
 //! `OFPBAC_BAD_OUT_PORT`, `OFPBAC_BAD_ARGUMENT`, `OFPBAC_BAD_SET_*`; `OFPBIC_*` for
-//! instructions) and never panics. Encoding fails only for an action the version cannot
-//! express (`group` in OpenFlow 1.0, instructions in an action list).
+//! instructions) and never panics. Where OVS reports another error for the same bytes, we
+//! report OVS's (a read-only `set_field` is `OFPBAC_BAD_SET_ARGUMENT`, a masked one in 1.3
+//! `OFPBAC_BAD_SET_MASK`). Encoding fails only for an action the version cannot express
+//! (`group` and `push_vlan` in OpenFlow 1.0, instructions other than `write_metadata` in an
+//! action list).
+//!
+//! ```
+//! use ofproto::ofctl;
+//! use ofproto::ofp::{Version, actions};
+//!
+//! let list = ofctl::parse_actions("mod_dl_src:00:11:22:33:44:55,output:2", None).unwrap();
+//! let mut of13 = Vec::new();
+//! actions::encode_instructions(Version::Of13, &list, &mut of13).unwrap();
+//! let back = actions::decode_instructions(Version::Of13, &of13).unwrap();
+//! assert_eq!(
+//!     ofctl::format::actions_to_string(&back, None),
+//!     "set_field:00:11:22:33:44:55->eth_src,output:2"
+//! );
+//! let mut of10 = Vec::new();
+//! actions::encode_actions(Version::Of10, &list, &mut of10).unwrap();
+//! assert_eq!(actions::decode_actions(Version::Of10, &of10), Ok(list));
+//! ```
 
 use std::net::Ipv4Addr;
 
@@ -93,6 +125,13 @@ impl OfpError {
         type_: 2,
         code: 14,
         name: "OFPBAC_BAD_SET_LEN",
+    };
+    /// `OFPET_BAD_ACTION` / `OFPBAC_BAD_SET_MASK` (OpenFlow 1.5's code, which OVS also
+    /// sends for a masked `set_field` in 1.3).
+    pub const BAC_BAD_SET_MASK: OfpError = OfpError {
+        type_: 2,
+        code: 16,
+        name: "OFPBAC_BAD_SET_MASK",
     };
     /// `OFPET_BAD_INSTRUCTION` / `OFPBIC_UNKNOWN_INST`.
     pub const BIC_UNKNOWN_INST: OfpError = OfpError {
@@ -452,6 +491,10 @@ fn decode_of11(typ: u16, a: &[u8]) -> Result<Action, OfpError> {
             let (field, value, mask) = decode_set_field(&a[4..])?;
             if mask != field.valid_bits() {
                 // OpenFlow 1.2 to 1.4 set whole fields only.
+                return Err(OfpError::BAC_BAD_SET_MASK);
+            }
+            if field == Field::VlanVid && value & 0x1000 == 0 {
+                // Setting a VLAN id needs OFPVID_PRESENT.
                 return Err(OfpError::BAC_BAD_SET_ARGUMENT);
             }
             Action::SetField { field, value, mask }
@@ -463,16 +506,25 @@ fn decode_of11(typ: u16, a: &[u8]) -> Result<Action, OfpError> {
 /// Decodes the TLV of a `set_field` or `reg_load2` (`b` runs to the end of the action: the
 /// TLV, then zero padding).
 fn decode_set_field(b: &[u8]) -> Result<(Field, u128, u128), OfpError> {
-    let (field, value, mask, n) = oxm::decode_field(b).map_err(|e| match e.name {
-        "OFPBMC_BAD_LEN" => OfpError::BAC_BAD_SET_LEN,
-        "OFPBMC_BAD_FIELD" => OfpError::BAC_BAD_SET_TYPE,
-        _ => OfpError::BAC_BAD_SET_ARGUMENT,
-    })?;
+    let (field, value, mask, n) = oxm::decode_set_field_tlv(b)
+        .map_err(|e| match e {
+            oxm::TlvError::Unknown => OfpError::BAC_BAD_SET_TYPE,
+            oxm::TlvError::Truncated | oxm::TlvError::WrongLen => OfpError::BAC_BAD_SET_LEN,
+        })?
+        .map_err(|e| {
+            if e == OfpError::BMC_BAD_WILDCARDS {
+                // As OVS reports it.
+                e
+            } else {
+                OfpError::BAC_BAD_SET_ARGUMENT
+            }
+        })?;
     if b[n..].iter().any(|&x| x != 0) {
         return Err(OfpError::BAC_BAD_SET_ARGUMENT);
     }
     if !field.info().writable {
-        return Err(OfpError::BAC_BAD_SET_TYPE);
+        // OVS reports a read-only field as a bad argument.
+        return Err(OfpError::BAC_BAD_SET_ARGUMENT);
     }
     Ok((field, value & mask, mask))
 }
@@ -583,7 +635,9 @@ fn decode_vendor(a: &[u8]) -> Result<Action, OfpError> {
         }
         nxast::REG_LOAD => {
             exact(a, 24)?;
-            let dst = subfield(u16_at(10)?, u32_at(12)?)?;
+            // As OVS reports them: a range past the field is a bad length, a read-only
+            // field a bad argument.
+            let dst = subfield(u16_at(10)?, u32_at(12)?).map_err(|_| OfpError::BAC_BAD_SET_LEN)?;
             let value = u128::from(be64(a, 16).ok_or(bad)?);
             if dst.n_bits < 64 && value >> dst.n_bits != 0 {
                 return Err(OfpError::BAC_BAD_ARGUMENT);
@@ -1297,7 +1351,13 @@ pub fn encode_actions_for(
 
 /// Encodes a rule's flat action list as OpenFlow 1.1+ instructions: `meter`, one
 /// `apply_actions` holding the plain actions, `clear_actions`, `write_actions`,
-/// `write_metadata`, `goto_table`. For OpenFlow 1.0 this is [`encode_actions`].
+/// `write_metadata`, `goto_table`.
+///
+/// For OpenFlow 1.0, which has no instructions, this is the rule's actions as a 1.0 flow
+/// carries them, as OVS writes them in a 1.0 flow-mod or flow-stats reply: `goto_table` as
+/// `resubmit(,T)`, `write_metadata` as the Nicira action, and `meter`, `clear_actions` and
+/// `write_actions`, which 1.0 cannot carry, left out (use this, not [`encode_actions`],
+/// for a rule's actions).
 ///
 /// # Errors
 ///
@@ -1323,7 +1383,16 @@ pub fn encode_instructions_for(
     out: &mut Vec<u8>,
 ) -> Result<(), OfpError> {
     if is_of10(v) {
-        return encode_actions_for(v, actions, m, out);
+        let mut ctx = ctx_for(v, m);
+        for a in actions {
+            if !matches!(
+                a,
+                Action::Meter(_) | Action::ClearActions | Action::WriteActions(_)
+            ) {
+                encode_one(out, a, &mut ctx)?;
+            }
+        }
+        return Ok(());
     }
     let mut ctx = ctx_for(v, m);
     let mut last = None;

@@ -256,8 +256,11 @@ impl Hello {
             Some(b) => b,
             // Every version from 1 up to the header's.
             None => {
-                let v = u32::from(header_version.min(31));
-                ((1u32 << (v + 1)) - 1) & !1
+                let upto = match header_version {
+                    0..=30 => (1u32 << (header_version + 1)) - 1,
+                    _ => u32::MAX,
+                };
+                upto & !1
             }
         }
     }

@@ -13,7 +13,7 @@
 //!
 //! # Decoding
 //!
-//! [`decode`] checks, in the order OVS does: each TLV's length, its field, its value
+//! [`decode`] checks, as OVS does: each TLV's length, its field, its value
 //! (`OFPBMC_BAD_VALUE`), its mask (`OFPBMC_BAD_MASK`, and `OFPBMC_BAD_WILDCARDS` for a
 //! value with 1-bits the mask wildcards), duplicates (`OFPBMC_DUP_FIELD`), and at the end the
 //! prerequisites of the whole match (`OFPBMC_BAD_PREREQ`), so TLVs may come in any order.
@@ -27,6 +27,25 @@
 //! express every `vlan_tci` mask; what they cannot express is left out, as OVS does.
 //!
 //! Nothing here panics on any input.
+//!
+//! ```
+//! use ofproto::ofctl;
+//! use ofproto::ofp::oxm;
+//!
+//! let (m, _) = ofctl::parse_match("tcp,in_port=1,tp_dst=80", None).unwrap();
+//! let mut nxm = Vec::new();
+//! oxm::encode(&m, false, &mut nxm);
+//! assert_eq!(
+//!     oxm::tlvs_to_string(&nxm).unwrap(),
+//!     "NXM_OF_IN_PORT(0001), NXM_OF_ETH_TYPE(0800), NXM_OF_IP_PROTO(06), NXM_OF_TCP_DST(0050)"
+//! );
+//! assert_eq!(oxm::decode(&nxm), Ok(m));
+//!
+//! let mut ofp_match = Vec::new();
+//! oxm::encode_ofp11_match(&m, &mut ofp_match);
+//! assert_eq!(ofp_match.len(), 32); // 4-byte header, 25 bytes of TLVs, padding
+//! assert_eq!(oxm::decode_ofp11_match(&ofp_match), Ok((m, 32)));
+//! ```
 
 use crate::error::OfpError;
 use crate::fields::Field;
@@ -250,16 +269,38 @@ struct RawTlv {
     consumed: usize,
 }
 
-fn parse_tlv(b: &[u8]) -> Result<RawTlv, OfpError> {
-    let h = b.get(..4).ok_or(OfpError::BMC_BAD_LEN)?;
+/// Why a TLV does not parse; each context reports these differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TlvError {
+    /// The TLV runs past the end of its buffer.
+    Truncated,
+    /// No field has this class and field number.
+    Unknown,
+    /// A known field with a length that does not fit it.
+    WrongLen,
+}
+
+impl TlvError {
+    /// The error of a match TLV, as OVS reports it (a known field with the wrong length is
+    /// an unknown header to OVS, `OFPBMC_BAD_FIELD`).
+    fn in_match(self) -> OfpError {
+        match self {
+            TlvError::Truncated => OfpError::BMC_BAD_LEN,
+            TlvError::Unknown | TlvError::WrongLen => OfpError::BMC_BAD_FIELD,
+        }
+    }
+}
+
+fn parse_tlv(b: &[u8]) -> Result<RawTlv, TlvError> {
+    let h = b.get(..4).ok_or(TlvError::Truncated)?;
     let header = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
     let class = u16::try_from(header >> 16).unwrap_or_default();
     let fno = u8::try_from((header >> 9) & 0x7f).unwrap_or_default();
     let masked = header & 0x100 != 0;
     let len = usize::from(u8::try_from(header & 0xff).unwrap_or_default());
-    let body = b.get(4..4 + len).ok_or(OfpError::BMC_BAD_LEN)?;
+    let body = b.get(4..4 + len).ok_or(TlvError::Truncated)?;
     let (experimenter, payload) = if class == OXM_EXPERIMENTER {
-        let e = body.get(..4).ok_or(OfpError::BMC_BAD_LEN)?;
+        let e = body.get(..4).ok_or(TlvError::WrongLen)?;
         (
             Some(u32::from_be_bytes([e[0], e[1], e[2], e[3]])),
             &body[4..],
@@ -267,10 +308,10 @@ fn parse_tlv(b: &[u8]) -> Result<RawTlv, OfpError> {
     } else {
         (None, body)
     };
-    let (field, code) = field_of(class, fno, experimenter).ok_or(OfpError::BMC_BAD_FIELD)?;
+    let (field, code) = field_of(class, fno, experimenter).ok_or(TlvError::Unknown)?;
     let vlen = usize::from(code.len);
     if payload.len() != vlen * if masked { 2 } else { 1 } {
-        return Err(OfpError::BMC_BAD_LEN);
+        return Err(TlvError::WrongLen);
     }
     let value = be_value(&payload[..vlen]);
     let mask = masked.then(|| be_value(&payload[vlen..]));
@@ -319,13 +360,19 @@ fn field_ones(field: Field) -> u128 {
 
 /// Decodes one TLV and checks its value and mask against the field.
 fn decode_checked(b: &[u8]) -> Result<(Field, u128, Option<u128>, usize), OfpError> {
-    let t = parse_tlv(b)?;
+    let t = parse_tlv(b).map_err(TlvError::in_match)?;
+    checked(t)
+}
+
+fn checked(t: RawTlv) -> Result<(Field, u128, Option<u128>, usize), OfpError> {
     let info = t.field.info();
     let value = value_from_wire(t.field, t.value)?;
     let mask = match t.mask {
         None => None,
         Some(m) => {
-            if !info.maskable {
+            // A field that cannot be masked takes a mask of all ones or all zeros.
+            let ones = field_ones(t.field);
+            if !info.maskable && m & ones != ones && m & ones != 0 {
                 return Err(OfpError::BMC_BAD_MASK);
             }
             if t.value & !m != 0 {
@@ -342,13 +389,23 @@ fn decode_checked(b: &[u8]) -> Result<(Field, u128, Option<u128>, usize), OfpErr
 ///
 /// # Errors
 ///
-/// `OFPBMC_BAD_LEN` for a truncated TLV or a length that does not fit the field,
-/// `OFPBMC_BAD_FIELD` for an unknown field, `OFPBMC_BAD_VALUE`, `OFPBMC_BAD_MASK` (a mask
-/// on a field that cannot be masked) and `OFPBMC_BAD_WILDCARDS` (value bits outside the
-/// mask).
+/// `OFPBMC_BAD_LEN` for a truncated TLV, `OFPBMC_BAD_FIELD` for an unknown field or a
+/// length that does not fit the field (as OVS reports both), `OFPBMC_BAD_VALUE`,
+/// `OFPBMC_BAD_MASK` (a partial mask on a field that cannot be masked) and
+/// `OFPBMC_BAD_WILDCARDS` (value bits outside the mask).
 pub fn decode_field(b: &[u8]) -> Result<(Field, u128, u128, usize), OfpError> {
     let (field, value, mask, n) = decode_checked(b)?;
     Ok((field, value, mask.unwrap_or_else(|| field.valid_bits()), n))
+}
+
+/// One decoded TLV: field, value, mask, bytes consumed.
+pub(crate) type FieldTlv = (Field, u128, u128, usize);
+
+/// [`decode_field`] for a `set_field` action: framing errors are returned as they are, for
+/// the caller to report as action errors.
+pub(crate) fn decode_set_field_tlv(b: &[u8]) -> Result<Result<FieldTlv, OfpError>, TlvError> {
+    let t = parse_tlv(b)?;
+    Ok(checked(t).map(|(f, v, m, n)| (f, v, m.unwrap_or_else(|| f.valid_bits()), n)))
 }
 
 /// Encodes one TLV of `field` (the value as [`Field`] holds it; `mask` `None`, or covering
@@ -444,12 +501,14 @@ pub fn encode(m: &Match, oxm: bool, out: &mut Vec<u8>) -> usize {
         } else {
             w.field(Field::Ipv6Src);
             w.field(Field::Ipv6Dst);
-            w.field(Field::Ipv6Label);
         }
         w.field(Field::IpFrag);
         w.field(if oxm { Field::IpDscp } else { Field::NwTos });
         w.field(Field::IpEcn);
         w.field(Field::IpTtl);
+        if dl_type == 0x86dd {
+            w.field(Field::Ipv6Label);
+        }
         if m.mask().nw_proto() != 0 {
             w.field(Field::IpProto);
             match (dl_type, f.nw_proto()) {
@@ -609,7 +668,7 @@ pub fn tlvs_to_string(b: &[u8]) -> Result<String, OfpError> {
     let mut s = String::new();
     let mut rest = b;
     while !rest.is_empty() {
-        let t = parse_tlv(rest)?;
+        let t = parse_tlv(rest).map_err(TlvError::in_match)?;
         let code = code_of_header(rest).ok_or(OfpError::BMC_BAD_FIELD)?;
         let len = usize::from(code.len);
         let hex = |v: u128| {

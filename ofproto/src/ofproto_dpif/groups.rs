@@ -533,6 +533,72 @@ mod tests {
         assert!(t.is_empty());
     }
 
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = GroupMod> {
+        let cmd = prop_oneof![
+            Just(GroupModCommand::Add),
+            Just(GroupModCommand::Modify),
+            Just(GroupModCommand::Delete)
+        ];
+        let ty = prop_oneof![
+            Just(GroupType::All),
+            Just(GroupType::Select),
+            Just(GroupType::Indirect),
+            Just(GroupType::FastFailover)
+        ];
+        // Bucket actions: output:1..4 or group:1..6; watch port 0 (none) or 1..3.
+        let action = prop_oneof![
+            (1u32..4).prop_map(|p| Action::Output(OfpPort(p))),
+            (1u32..7).prop_map(Action::Group),
+        ];
+        let bucket = (proptest::collection::vec(action, 0..3), 0u32..3, 0u16..3).prop_map(
+            |(actions, watch, weight)| Bucket {
+                weight,
+                watch_port: if watch == 0 {
+                    OfpPort::ANY
+                } else {
+                    OfpPort(watch)
+                },
+                actions,
+                ..Bucket::default()
+            },
+        );
+        let id = prop_oneof![1u32..7, Just(GROUP_ALL)];
+        (cmd, ty, id, proptest::collection::vec(bucket, 0..3)).prop_map(
+            |(command, type_, group_id, buckets)| GroupMod {
+                command,
+                type_,
+                group_id,
+                buckets,
+            },
+        )
+    }
+
+    proptest! {
+        /// Whatever group-mods come, the table never holds a reference to a missing group
+        /// nor a loop, and a refused group-mod changes nothing.
+        #[test]
+        fn references_stay_valid_and_loop_free(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut t = GroupTable::default();
+            for gm in &ops {
+                let before = t.descs();
+                if t.group_mod(gm, 0, 254).is_err() {
+                    prop_assert_eq!(t.descs(), before);
+                }
+                for g in t.groups.values() {
+                    for r in g.group_refs() {
+                        prop_assert!(t.groups.contains_key(&r), "group {} sends to missing {}", g.id, r);
+                        prop_assert!(!t.reaches(r, g.id), "group {} loops through {}", g.id, r);
+                    }
+                    if g.type_ == GroupType::Indirect {
+                        prop_assert_eq!(g.buckets.len(), 1);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn refs_in_write_actions_are_checked() {
         let mut t = GroupTable::default();

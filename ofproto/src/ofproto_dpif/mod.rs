@@ -34,7 +34,12 @@
 //! Each bridge keeps a [`TableSet`](crate::TableSet) in an `Arc`, replaced on every change
 //! (flow-mod, expiry); translation reads the `Arc` it found. Table 254 holds OVS's hidden
 //! internal rules; a standalone bridge (the default) has a `priority=0 actions=NORMAL` rule
-//! in table 0. MAC learning follows OVS's defaults (300 s, 8192 entries).
+//! in table 0 (until controllers are configured). MAC learning follows OVS's defaults
+//! (300 s, 8192 entries).
+//!
+//! Groups live in a group table published the same way, next to the rule tables; a group
+//! change re-translates every flow. Group and bucket counters are credited from datapath
+//! flow statistics, like rule counters.
 //!
 //! # Upcalls
 //!
@@ -42,6 +47,11 @@
 //! upcalls (the kernel datapath) gets handler threads that `recv` and answer with one
 //! `operate` batch per batch of upcalls. Flows are installed while fewer than the flow
 //! limit (200,000, adapted down when dumps get slow, as OVS's) exist.
+//!
+//! An upcall of a `userspace` action that translation emitted for a `controller` action
+//! (or a table miss sent to the controller) becomes a [`crate::PacketIn`] on its bridge's
+//! bounded queue ([`PACKET_IN_QUEUE_MAX`]); the main loop drains it with
+//! [`Ofproto::take_packet_ins`] and is woken when it fills.
 //!
 //! # Thread-safety / lock order
 //!

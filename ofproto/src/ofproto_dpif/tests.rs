@@ -1115,3 +1115,32 @@ fn expired_rules_are_reported() {
     );
     assert!(env.br.take_flow_removed().is_empty());
 }
+
+#[test]
+fn a_packet_in_flood_is_bounded_and_does_not_stop_forwarding() {
+    let mut env = Env::new(3);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.add_flow("in_port=1,actions=CONTROLLER:65535");
+    env.add_flow("in_port=2,actions=output:3");
+    // Nobody drains the queue while p1 floods the controller.
+    let n = 4 * super::PACKET_IN_QUEUE_MAX;
+    for i in 0..n {
+        let f = udp(B, A, [10, 0, 0, 2], u16::try_from(i % 50_000).unwrap(), 7);
+        env.send(1, &f);
+        if i % 64 == 63 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    // Other traffic still crosses.
+    let f = udp(C, B, [10, 0, 0, 3], 1, 2);
+    env.send(2, &f);
+    assert_eq!(env.expect(3, 1), vec![f]);
+    std::thread::sleep(Duration::from_millis(200));
+    let got = env.br.take_packet_ins();
+    assert!(!got.is_empty());
+    assert!(
+        got.len() <= super::PACKET_IN_QUEUE_MAX,
+        "{} packet-ins queued",
+        got.len()
+    );
+}

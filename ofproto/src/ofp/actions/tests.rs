@@ -108,7 +108,10 @@ fn errors_the_spec_names() {
     let e10 = |b: &[u8]| decode_actions(Version::Of10, b).unwrap_err().name;
     let e13 = |b: &[u8]| decode_actions(Version::Of13, b).unwrap_err().name;
     let ei = |b: &[u8]| decode_instructions(Version::Of13, b).unwrap_err().name;
-    // What ovs-ofctl parse-actions also reports for these bytes.
+    // The errors `ovs-ofctl parse-actions`/`parse-instructions` report for these bytes
+    // (OpenFlow 1.0 names BAD_EXPERIMENTER/BAD_EXP_TYPE BAD_VENDOR/BAD_VENDOR_TYPE, same
+    // codes), except: a truncated list (OVS fails the whole message, OFPBRC_BAD_LEN) and
+    // an OpenFlow 1.1 action type in 1.3 (OVS accepts it; the spec has no such type).
     assert_eq!(e10(&hex("0000000000010002")), "OFPBAC_BAD_LEN");
     assert_eq!(e10(&hex("00000009000100")), "OFPBAC_BAD_LEN");
     assert_eq!(e10(&hex("0000001000010000")), "OFPBAC_BAD_LEN");
@@ -129,27 +132,42 @@ fn errors_the_spec_names() {
     );
     assert_eq!(e10(&hex("0001000810000000")), "OFPBAC_BAD_ARGUMENT");
     assert_eq!(e10(&hex("0008000803000000")), "OFPBAC_BAD_ARGUMENT");
-    // set_field: unknown field, read-only field, bad length, masked in OpenFlow 1.3.
+    // set_field and reg_load, as `ovs-ofctl parse-actions OpenFlow13` reports them: a
+    // read-only field, a bad length, a mask in OpenFlow 1.3, a VLAN id without
+    // OFPVID_PRESENT, value bits outside the mask; reg_load to a read-only field, of a
+    // value too wide, past the end of the register.
+    let cases13 = [
+        (
+            "00190010800014010600000000000000",
+            "OFPBAC_BAD_SET_ARGUMENT",
+        ),
+        ("00190010000102080000000200000000", "OFPBAC_BAD_SET_LEN"),
+        ("0019001000010308000000020000000f", "OFPBAC_BAD_SET_MASK"),
+        (
+            "0019001080000c020005000000000000",
+            "OFPBAC_BAD_SET_ARGUMENT",
+        ),
+        ("0019001080000d04100500ff00000000", "OFPBMC_BAD_WILDCARDS"),
+        (
+            "ffff00180000232000070007800014010000000000000001",
+            "OFPBAC_BAD_SET_ARGUMENT",
+        ),
+        (
+            "ffff00180000232000070007000100040000000000000105",
+            "OFPBAC_BAD_ARGUMENT",
+        ),
+        (
+            "ffff00180000232000070fc7000100040000000000000005",
+            "OFPBAC_BAD_SET_LEN",
+        ),
+    ];
+    for (h, want) in cases13 {
+        assert_eq!(e13(&hex(h)), want, "{h}");
+    }
+    // An unknown field: the spec's OFPBAC_BAD_SET_TYPE (OVS says OFPBAC_BAD_SET_LEN).
     assert_eq!(
         e13(&hex("001900100001fe040000000100000000")),
         "OFPBAC_BAD_SET_TYPE"
-    );
-    assert_eq!(
-        e13(&hex("00190010800014010600000000000000")),
-        "OFPBAC_BAD_SET_TYPE"
-    );
-    assert_eq!(
-        e13(&hex("00190010000102080000000200000000")),
-        "OFPBAC_BAD_SET_LEN"
-    );
-    assert_eq!(
-        e13(&hex("0019001000010308000000020000000f")),
-        "OFPBAC_BAD_SET_ARGUMENT"
-    );
-    // reg_load past the end of the register.
-    assert_eq!(
-        e10(&hex("ffff00180000232000070fc7000100040000000000000005")),
-        "OFPBAC_BAD_ARGUMENT"
     );
     // Instructions.
     assert_eq!(ei(&hex("0007000800000000")), "OFPBIC_UNKNOWN_INST");
@@ -177,6 +195,26 @@ fn errors_the_spec_names() {
             &mut out
         ),
         Err(OfpError::BAC_UNSUPPORTED_ORDER)
+    );
+}
+
+#[test]
+fn of10_carries_what_it_can_of_instructions() {
+    let list = acts(
+        "meter:1,output:2,clear_actions,write_actions(output:3),write_metadata:0x1,goto_table:4",
+    );
+    let mut out = Vec::new();
+    // As an action list, instructions 1.0 cannot say are an error...
+    assert_eq!(
+        encode_actions(Version::Of10, &list, &mut out),
+        Err(OfpError::BAC_BAD_TYPE)
+    );
+    // ...as a rule's instructions, they are left out, as OVS leaves them out.
+    out.clear();
+    encode_instructions(Version::Of10, &list, &mut out).unwrap();
+    assert_eq!(
+        actions_to_string(&decode_instructions(Version::Of10, &out).unwrap(), None),
+        "output:2,write_metadata:0x1,resubmit(,4)"
     );
 }
 
@@ -310,7 +348,8 @@ fn canonical_action(of10: bool) -> BoxedStrategy<Action> {
             1 => any::<u8>().prop_map(Action::SetIpTtl),
             1 => (field, any::<u128>()).prop_map(|(field, v)| Action::SetField {
                 field,
-                value: v & field.valid_bits(),
+                // (A VLAN id is set with OFPVID_PRESENT.)
+                value: v & field.valid_bits() | if field == Field::VlanVid { 0x1000 } else { 0 },
                 mask: field.valid_bits()
             }),
         ]

@@ -201,7 +201,7 @@ pub(crate) fn encode_msg(
                     out.u16(c.flags);
                     out.u16(c.miss_send_len);
                 }
-                Msg::PacketIn(p) => encode_packet_in(v, p, out),
+                Msg::PacketIn(p) => encode_packet_in(v, p, at, out),
                 Msg::FlowRemoved(f) => encode_flow_removed(v, f, out)?,
                 Msg::PortStatus(p) => {
                     out.u8(port_reason_wire(p.reason));
@@ -498,7 +498,9 @@ fn decode_packet_in(v: Version, r: &mut Rd<'_>) -> Result<PacketInMsg, OfpError>
     }
 }
 
-fn encode_packet_in(v: Version, p: &PacketInMsg, out: &mut Vec<u8>) {
+/// Appends a packet-in's body to the message that starts at `at`; the data is cut to what
+/// fits in one message (`total_len` still tells the packet's length).
+fn encode_packet_in(v: Version, p: &PacketInMsg, at: usize, out: &mut Vec<u8>) {
     out.u32(p.buffer_id);
     out.u16(p.total_len);
     if v == Version::Of10 {
@@ -512,7 +514,7 @@ fn encode_packet_in(v: Version, p: &PacketInMsg, out: &mut Vec<u8>) {
         oxm::encode_ofp11_match(&p.match_, out);
         out.zeros(2);
     }
-    let room = OFP_MAX.saturating_sub(out.len());
+    let room = OFP_MAX.saturating_sub(out.len() - at);
     out.extend_from_slice(&p.data[..p.data.len().min(room)]);
 }
 

@@ -624,7 +624,7 @@ fn decode_table_features(r: &mut Rd<'_>) -> Result<TableFeatures, OfpError> {
         }
         let data = r.bytes(len - 4)?;
         r.skip(pad8(len).min(r.remaining()))?;
-        let is_miss = type_ & tfpt::MISS != 0 && type_ <= tfpt::APPLY_SETFIELD + 1;
+        let is_miss = matches!(type_, 1 | 3 | 5 | 7 | 13 | 15);
         let set = if is_miss {
             have_miss = true;
             &mut miss
@@ -632,12 +632,12 @@ fn decode_table_features(r: &mut Rd<'_>) -> Result<TableFeatures, OfpError> {
             &mut tf.features
         };
         match type_ & !tfpt::MISS {
-            tfpt::INSTRUCTIONS if type_ < tfpt::MATCH => set.instructions = ids(data)?,
+            tfpt::INSTRUCTIONS => set.instructions = ids(data)?,
             tfpt::NEXT_TABLES => set.next_tables = data.to_vec(),
             tfpt::WRITE_ACTIONS => set.write_actions = ids(data)?,
             tfpt::APPLY_ACTIONS => set.apply_actions = ids(data)?,
-            tfpt::MATCH if !is_miss => tf.match_ = oxm_ids(data)?,
-            tfpt::WILDCARDS if !is_miss => tf.wildcards = oxm_ids(data)?,
+            tfpt::MATCH if type_ == tfpt::MATCH => tf.match_ = oxm_ids(data)?,
+            tfpt::WILDCARDS if type_ == tfpt::WILDCARDS => tf.wildcards = oxm_ids(data)?,
             tfpt::WRITE_SETFIELD => set.write_setfield = oxm_ids(data)?,
             tfpt::APPLY_SETFIELD => set.apply_setfield = oxm_ids(data)?,
             // Experimenter and unknown properties are skipped.

@@ -82,6 +82,11 @@ const VECTORS: &[(&str, &str, &str)] = &[
         "NXM_OF_IN_PORT(fffe), NXM_OF_VLAN_TCI(0000)",
         "OXM_OF_IN_PORT(fffffffe), OXM_OF_VLAN_VID(0000)",
     ),
+    (
+        "ipv6,ipv6_label=0x12345,nw_ttl=64",
+        "NXM_OF_ETH_TYPE(86dd), NXM_NX_IP_TTL(40), NXM_NX_IPV6_LABEL(00012345)",
+        "OXM_OF_ETH_TYPE(86dd), NXM_NX_IP_TTL(40), OXM_OF_IPV6_FLABEL(00012345)",
+    ),
     ("", "<any>", "<any>"),
 ];
 
@@ -183,18 +188,22 @@ fn rejects_what_ovs_rejects() {
         decode(&tlvs_from_string("NXM_OF_IP_SRC(01020304), NXM_OF_ETH_TYPE(0800)").unwrap())
             .is_ok()
     );
-    // Raw byte errors.
+    // Raw byte errors, as `ovs-ofctl ofp-print` reports them for an NXT_FLOW_MOD with
+    // these TLVs: truncated, a known field with the wrong length, an unknown field, a
+    // partial mask on a field that has none; a full one is an exact match.
     assert_eq!(decode(&[0, 0, 0, 2, 0]), Err(OfpError::BMC_BAD_LEN));
     assert_eq!(decode(&[0, 0, 0]), Err(OfpError::BMC_BAD_LEN));
     assert_eq!(
         decode(&[0, 0, 0, 4, 0, 0, 0, 1]),
-        Err(OfpError::BMC_BAD_LEN)
+        Err(OfpError::BMC_BAD_FIELD)
     );
+    assert_eq!(decode(&[0, 1, 8, 1, 0xff]), Err(OfpError::BMC_BAD_FIELD));
     assert_eq!(decode(&[0, 1, 0xfe, 1, 0]), Err(OfpError::BMC_BAD_FIELD));
     assert_eq!(
-        decode(&[0, 0, 0x0d, 2, 6, 0xff]),
+        decode(&[0, 0, 0x0d, 2, 6, 0x0f]),
         Err(OfpError::BMC_BAD_MASK)
     );
+    assert_eq!(decode(&[0, 0, 1, 4, 0, 1, 0xff, 0xff]), Ok(m("in_port=1")));
     assert_eq!(
         decode_ofp11_match(&[0, 0, 0, 4, 0, 0, 0, 0]),
         Err(OfpError::BMC_BAD_TYPE)
