@@ -437,7 +437,7 @@ impl Session {
             };
             tracing::trace!("{}: received {v}", self.remote);
             match Message::from_json(v) {
-                Ok(m) => self.handle(m, now)?,
+                Ok(m) => self.handle(m)?,
                 Err(e) => {
                     self.bad_updates += 1;
                     tracing::warn!("{}: ignoring a malformed message: {e}", self.remote);
@@ -479,7 +479,7 @@ impl Session {
         Ok(())
     }
 
-    fn handle(&mut self, m: Message, now: Instant) -> Result<(), String> {
+    fn handle(&mut self, m: Message) -> Result<(), String> {
         match m {
             Message::Request { method, params, id } if method == "echo" => {
                 self.send(&Message::Reply {
@@ -495,8 +495,8 @@ impl Session {
                 });
             }
             Message::Notify { method, params } => self.notification(&method, &params),
-            Message::Reply { result, id } => self.reply(&id, Ok(result), now)?,
-            Message::Error { error, id } => self.reply(&id, Err(error), now)?,
+            Message::Reply { result, id } => self.reply(&id, Ok(result))?,
+            Message::Error { error, id } => self.reply(&id, Err(error))?,
         }
         Ok(())
     }
@@ -550,7 +550,7 @@ impl Session {
         );
     }
 
-    fn reply(&mut self, id: &Value, r: Result<Value, Value>, now: Instant) -> Result<(), String> {
+    fn reply(&mut self, id: &Value, r: Result<Value, Value>) -> Result<(), String> {
         let Some(kind) = id
             .as_u64()
             .and_then(|i| self.pending.remove(&i).map(|k| (i, k)))
@@ -621,7 +621,6 @@ impl Session {
                     self.seqno += 1;
                     self.backoff = MIN_BACKOFF;
                     self.failures = 0;
-                    let _ = now;
                 }
             },
             (_, Pending::Echo) => {}
