@@ -111,16 +111,15 @@ impl Drop for OvsdbServer {
     }
 }
 
-/// Starts `vswitchd DB --pidfile --log-file` in the foreground in `env`'s directory.
+/// Starts `vswitchd DB --pidfile --log-file` in the foreground in `env`'s directory (no
+/// DATABASE argument if `db` is empty).
 fn start_vswitchd(env: &Env, db: &str) -> Daemon {
+    let mut args = vec!["--pidfile", "--log-file", "-vconsole:off", "-vsyslog:off"];
+    if !db.is_empty() {
+        args.insert(0, db);
+    }
     let child = env
-        .command(&[
-            db,
-            "--pidfile",
-            "--log-file",
-            "-vconsole:off",
-            "-vsyslog:off",
-        ])
+        .command(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -912,7 +911,8 @@ fn set_and_map_changes_arrive_intact() {
     let env = Env::new();
     let db = OvsdbServer::new(env.dir.path());
     db.vsctl_ok(&["--no-wait", "init"]);
-    let d = start_vswitchd(&env, &format!("unix:{}", db.sock().display()));
+    // No DATABASE argument: the default, unix:$OVS_RUNDIR/db.sock, as ovs-vswitchd.
+    let d = start_vswitchd(&env, "");
     db.vsctl_ok(&[
         "add-br",
         "br0",
