@@ -288,20 +288,21 @@ fn ofctl_commands_in_openflow10_and_13() {
     assert_eq!(a, b);
 }
 
-/// `ovs-ofctl monitor` in the background, what it prints collected; killed when dropped.
+/// `ovs-ofctl monitor` (or `snoop`) in the background, what it prints collected; killed
+/// when dropped.
 struct Monitor {
     child: std::process::Child,
     out: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Monitor {
-    fn start(env: &Env, version: Option<&str>) -> Monitor {
+    fn start(env: &Env, version: Option<&str>, args: &[&str]) -> Monitor {
         let mut c = Command::new("ovs-ofctl");
         if let Some(v) = version {
             c.args(["-O", v]);
         }
         let mut child = c
-            .args(["monitor", "br0", "65534"])
+            .args(args)
             .env("OVS_RUNDIR", env.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -365,7 +366,7 @@ fn ofctl_monitor_sees_packet_ins_and_port_status() {
     wait_until("the management socket", || env.path("br0.mgmt").exists());
 
     for (version, tag) in [(None, ""), (Some("OpenFlow13"), " (OF1.3)")] {
-        let mon = Monitor::start(&env, version);
+        let mon = Monitor::start(&env, version, &["monitor", "br0", "65534"]);
         // Connected (memory/show counts OpenFlow connections), then a moment for its
         // SET_CONFIG that asks for packet-ins.
         wait_until("the monitor to connect", || {
@@ -424,6 +425,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     // A bridge deleted from the configuration takes its socket with it.
     env.write_config("");
     wait_until("the socket to go", || !env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
     let (rc, _, err) = ofctl(&env, None, &["show", "br0"]);
     assert_ne!(rc, 0);
     assert!(err.contains("is not a bridge or a socket"), "{err}");
@@ -435,6 +437,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     let mut d = d;
     assert_eq!(d.wait_exit().0, 0);
     assert!(!env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
 }
 
 /// A raw OpenFlow peer on the management socket.
@@ -594,7 +597,16 @@ fn controller_connection_reconnects_and_answers() {
         &format!("datapath_type = \"dummy\"\ncontroller = [\"tcp:127.0.0.1:{port}\"]"),
     );
     let env = Env::with_config(&config);
-    let _d = env.start(&[]);
+    let d = env.start(&[]);
+    wait_until("the snoop socket", || env.path("br0.snoop").exists());
+    let snoop = tests::have("ovs-ofctl")
+        .then(|| Monitor::start(&env, Some("OpenFlow13"), &["snoop", "br0"]));
+    if snoop.is_some() {
+        // The controller connection (already in the listener's backlog) and the snooper.
+        wait_until("the snooper to connect", || {
+            d.call("memory/show", &[]).unwrap().contains("ofconns:2")
+        });
+    }
 
     // The switch connects and says HELLO with a version bitmap.
     listener.set_nonblocking(false).unwrap();
@@ -616,6 +628,11 @@ fn controller_connection_reconnects_and_answers() {
     };
     assert_eq!((reply.0[0], reply.0[7]), (4, 2));
     assert_eq!(reply.1[12], 254, "n_tables");
+    // `ovs-ofctl snoop` saw both directions.
+    if let Some(snoop) = &snoop {
+        snoop.wait_for("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x2)");
+        snoop.wait_for("OFPT_FEATURES_REPLY (OF1.3) (xid=0x2)");
+    }
 
     // Idle: an echo request within 5 s (and a bit).
     let t = Instant::now();

@@ -12,6 +12,31 @@
 //! negotiated ([`negotiate`]); a multipart reply longer than 64 KiB becomes several
 //! messages, all but the last with the `MORE` flag.
 //!
+//! ```
+//! use ofproto::ofp::Version;
+//! use ofproto::ofp::msg::{self, ErrorMsg, Hello, Msg};
+//!
+//! // What `ovs-ofctl show br0` sends first: a 1.0 hello, then a features request.
+//! let from_peer = [1, 0, 0, 8, 0, 0, 0, 1, 1, 5, 0, 8, 0, 0, 0, 2];
+//! let len = msg::frame_len(&from_peer).unwrap().unwrap();
+//! let (h, m) = msg::decode(&from_peer[..len]).unwrap();
+//! let Msg::Hello(hello) = m else { unreachable!() };
+//! let version = msg::negotiate(&Version::SUPPORTED, h.version, &hello).unwrap();
+//! assert_eq!(version, Version::Of10);
+//!
+//! let (h, m) = msg::decode(&from_peer[len..]).unwrap();
+//! assert_eq!(m, Msg::FeaturesRequest);
+//!
+//! // A message we do not support gets the error the decoder names.
+//! let queue_config = [1, 20, 0, 12, 0, 0, 0, 3, 0, 1, 0, 0];
+//! let e = msg::decode(&queue_config).unwrap_err();
+//! let mut out = Vec::new();
+//! let reply = Msg::Error(ErrorMsg::reply_to(e.error, &queue_config));
+//! msg::encode(version, e.xid, &reply, &mut out).unwrap();
+//! assert_eq!(&out[8..12], &[0, 1, 0, 1]); // OFPET_BAD_REQUEST, OFPBRC_BAD_TYPE
+//! # let _ = (h, Hello::default());
+//! ```
+//!
 //! # Errors
 //!
 //! Decoding never panics. A malformed message gives a [`DecodeError`] carrying what the
@@ -448,7 +473,7 @@ pub struct PacketInMsg {
 /// `OFPT_FLOW_REMOVED`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowRemoved {
-    /// The rule's match.
+    /// The rule's match (in 1.0, what `ofp10_match` can say of it: see [`FlowStats::match_`]).
     pub match_: Match,
     /// Its cookie.
     pub cookie: u64,
@@ -668,7 +693,8 @@ pub struct FlowStats {
     pub idle_age: Option<u16>,
     /// Seconds since the rule was added or modified (NXST only; `None` = unknown).
     pub hard_age: Option<u16>,
-    /// The match.
+    /// The match. In a 1.0 `OFPST_FLOW` reply it goes out as what `ofp10_match` can say of
+    /// it, as Open vSwitch does: fields 1.0 lacks are left out (a superset of the packets).
     pub match_: Match,
     /// The actions (instructions in 1.3).
     pub actions: Vec<Action>,

@@ -282,20 +282,21 @@ impl BackerShared {
             self.counters.bad.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        let mut metadata = Flow::zero();
-        metadata.set_in_port(OfpPort(cookie.in_port));
-        metadata.set_pkt_mark(up.key.skb_mark);
-        let pin = PacketIn {
-            packet: up.packet.data().to_vec(),
-            reason: reason_from_number(cookie.reason).unwrap_or(PacketInReason::Action),
-            table_id: cookie.table_id,
-            cookie: cookie.rule_cookie,
-            metadata,
-            max_len: cookie.max_len,
-            controller_id: cookie.controller_id,
-            userdata: (!userdata.is_empty()).then(|| userdata.to_vec()),
-        };
-        br.pins.push(pin, monotonic_ms());
+        br.pins.push_with(monotonic_ms(), || {
+            let mut metadata = Flow::zero();
+            metadata.set_in_port(OfpPort(cookie.in_port));
+            metadata.set_pkt_mark(up.key.skb_mark);
+            PacketIn {
+                packet: up.packet.data().to_vec(),
+                reason: reason_from_number(cookie.reason).unwrap_or(PacketInReason::Action),
+                table_id: cookie.table_id,
+                cookie: cookie.rule_cookie,
+                metadata,
+                max_len: cookie.max_len,
+                controller_id: cookie.controller_id,
+                userdata: (!userdata.is_empty()).then(|| userdata.to_vec()),
+            }
+        });
     }
 
     fn handle_miss(&self, up: &Upcall) -> Decision {

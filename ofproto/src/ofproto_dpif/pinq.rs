@@ -97,7 +97,15 @@ impl PinQueue {
 
     /// Queues `pin` unless the queue is full or the rate limit says no; wakes the main
     /// loop. Returns whether it was queued.
+    #[cfg(test)]
     pub(crate) fn push(&self, pin: PacketIn, now_ms: u64) -> bool {
+        self.push_with(now_ms, || pin)
+    }
+
+    /// Queues the packet-in `make` builds, unless the queue is full or the rate limit says
+    /// no, in which case `make` is not called (a flood copies no packets it would drop);
+    /// wakes the main loop. Returns whether it was queued.
+    pub(crate) fn push_with(&self, now_ms: u64, make: impl FnOnce() -> PacketIn) -> bool {
         {
             let mut g = self.inner.lock();
             if let Some(tb) = g.limit.as_mut()
@@ -107,6 +115,16 @@ impl PinQueue {
                 self.dropped_rate.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
+            if g.q.len() >= PACKET_IN_QUEUE_MAX {
+                drop(g);
+                self.dropped_full.fetch_add(1, Ordering::Relaxed);
+                return false;
+            }
+        }
+        // The copy happens outside the lock; another handler may fill the queue meanwhile.
+        let pin = make();
+        {
+            let mut g = self.inner.lock();
             if g.q.len() >= PACKET_IN_QUEUE_MAX {
                 drop(g);
                 self.dropped_full.fetch_add(1, Ordering::Relaxed);
@@ -178,6 +196,13 @@ mod tests {
             q.push(pin(u8::try_from(i % 256).unwrap()), 0);
         }
         assert_eq!(q.dropped_full.load(Ordering::Relaxed), 10);
+        // A full queue does not even build the packet-in.
+        let mut built = false;
+        assert!(!q.push_with(0, || {
+            built = true;
+            pin(0)
+        }));
+        assert!(!built);
         let mut poll = PollSet::new();
         q.wait(&mut poll);
         assert_eq!(poll.deadline().map(|_| ()), Some(()));

@@ -3,6 +3,7 @@
 
 use crate::actions::PacketInReason;
 use crate::error::OfpError;
+use crate::flow::loc;
 
 use crate::group::{Bucket, GroupMod, GroupModCommand, GroupType};
 use crate::matching::Match;
@@ -601,9 +602,53 @@ pub(crate) fn match10_bytes(m: &Match) -> Result<[u8; match10::MATCH10_LEN], Ofp
     match10::encode(m).ok_or(errors::BMC_BAD_FIELD)
 }
 
+/// `ofp10_match` of what OpenFlow 1.0 can say of `m`, for reports (flow stats, flow
+/// removed) as Open vSwitch does: fields 1.0 lacks are left out, a partial mask on a field
+/// 1.0 only matches exactly drops the field, and an address mask shrinks to its leading
+/// ones. The result matches a superset of `m`'s packets.
+pub(crate) fn match10_lossy(m: &Match) -> Result<[u8; match10::MATCH10_LEN], OfpError> {
+    if let Some(b) = match10::encode(m) {
+        return Ok(b);
+    }
+    let (f, k) = (m.flow(), m.mask());
+    let mut mask = crate::flow::Flow::zero();
+    for l in [
+        loc::IN_PORT,
+        loc::ETH_SRC,
+        loc::ETH_DST,
+        loc::DL_TYPE,
+        loc::NW_PROTO,
+        loc::TP_SRC,
+        loc::TP_DST,
+    ] {
+        // Exact or nothing.
+        if k.get_loc(l) == l.value_mask() {
+            mask.set_loc(l, l.value_mask());
+        }
+    }
+    for l in [loc::NW_SRC, loc::NW_DST] {
+        let bits = u32::try_from(k.get_loc(l)).unwrap_or(0);
+        let prefix = u32::MAX.checked_shl(32 - bits.leading_ones()).unwrap_or(0);
+        mask.set_loc(l, u128::from(prefix));
+    }
+    mask.set_loc(loc::NW_TOS, k.get_loc(loc::NW_TOS) & 0xfc);
+    mask.set_loc(loc::VLAN0_TCI, k.get_loc(loc::VLAN0_TCI));
+    let mut reduced = Match::from_parts(f, &mask);
+    reduced.normalize();
+    match10::encode(&reduced)
+        .or_else(|| {
+            // A VLAN match 1.0 cannot say: leave it out too.
+            mask.set_loc(loc::VLAN0_TCI, 0);
+            let mut r = Match::from_parts(f, &mask);
+            r.normalize();
+            match10::encode(&r)
+        })
+        .ok_or(errors::BMC_BAD_FIELD)
+}
+
 fn encode_flow_removed(v: Version, f: &FlowRemoved, out: &mut Vec<u8>) -> Result<(), OfpError> {
     if v == Version::Of10 {
-        out.extend_from_slice(&match10_bytes(&f.match_)?);
+        out.extend_from_slice(&match10_lossy(&f.match_)?);
         out.u64(f.cookie);
         out.u16(f.priority);
         out.u8(removed_reason_wire(f.reason));

@@ -223,7 +223,11 @@ pub fn known_errors() -> impl Iterator<Item = (OfpError, bool)> {
 pub(crate) fn encode_error(version: Version, m: &ErrorMsg, out: &mut Vec<u8>) {
     let e = m.error;
     if version == Version::Of10 {
-        let of10 = lookup13(e.type_, e.code).map(|(_, o)| *o);
+        // Only an error of the table (same name too): a raw error decoded from a peer
+        // goes back as it came.
+        let of10 = lookup13(e.type_, e.code)
+            .filter(|(k, _)| *k == e)
+            .map(|(_, o)| *o);
         match of10 {
             Some(Some(Of10::Std(t, c))) => {
                 out.u16(t);
@@ -231,7 +235,7 @@ pub(crate) fn encode_error(version: Version, m: &ErrorMsg, out: &mut Vec<u8>) {
             }
             Some(Some(Of10::Nx(t, c))) => nx_vendor(out, t, c),
             Some(None) => nx_vendor(out, NX_UNENCODABLE.0, NX_UNENCODABLE.1),
-            // Not an error this table knows: a raw type/code as received, sent back as is.
+            // Not an error this table knows: the raw type and code as received.
             None => {
                 out.u16(e.type_);
                 out.u16(e.code);
@@ -253,42 +257,50 @@ fn nx_vendor(out: &mut Vec<u8>, t: u16, c: u16) {
 }
 
 /// Decodes the body of `OFPT_ERROR` in `version`.
+///
+/// An error this table does not know keeps its raw type and code, and its data keeps
+/// every byte after them (a vendor or experimenter header included), so that it is sent
+/// on exactly as received.
 pub(crate) fn decode_error(version: Version, b: &[u8]) -> Result<ErrorMsg, OfpError> {
     let mut r = Rd::new(b);
     let type_ = r.u16()?;
     let code = r.u16()?;
-    let unknown = |type_, code| err(type_, code, "unknown");
-    let error = if version == Version::Of10 {
-        if type_ == NXET_VENDOR {
-            let vendor = r.u32()?;
-            let (t, c) = (r.u16()?, r.u16()?);
-            let found = (vendor == NX_VENDOR_ID)
-                .then(|| ERRORS.iter().find(|(_, o)| *o == Some(Of10::Nx(t, c))))
-                .flatten();
-            match found {
-                Some((e, _)) => *e,
-                None if vendor == NX_VENDOR_ID && (t, c) == NX_UNENCODABLE => {
-                    err(NXET_VENDOR, 0, "NXBRC_UNENCODABLE_ERROR")
-                }
-                None => unknown(NXET_VENDOR, 0),
-            }
-        } else {
-            ERRORS
-                .iter()
-                .find(|(_, o)| *o == Some(Of10::Std(type_, code)))
-                .map(|(e, _)| *e)
-                .unwrap_or_else(|| unknown(type_, code))
-        }
-    } else if type_ == OFPET_EXPERIMENTER {
-        let _experimenter = r.u32()?;
-        unknown(type_, code)
-    } else {
-        lookup13(type_, code)
-            .map(|(e, _)| *e)
-            .unwrap_or_else(|| unknown(type_, code))
+    let after_code = r;
+    let raw = |name| ErrorMsg {
+        error: err(type_, code, name),
+        data: after_code.rest_copy(),
     };
-    Ok(ErrorMsg {
-        error,
-        data: r.rest().to_vec(),
+    if version == Version::Of10 && type_ == NXET_VENDOR {
+        let vendor = r.u32()?;
+        let (t, c) = (r.u16()?, r.u16()?);
+        if vendor == NX_VENDOR_ID {
+            if let Some((e, _)) = ERRORS.iter().find(|(_, o)| *o == Some(Of10::Nx(t, c))) {
+                return Ok(ErrorMsg {
+                    error: *e,
+                    data: r.rest().to_vec(),
+                });
+            }
+            if (t, c) == NX_UNENCODABLE {
+                return Ok(raw("NXBRC_UNENCODABLE_ERROR"));
+            }
+        }
+        return Ok(raw("unknown"));
+    }
+    let known = if version == Version::Of10 {
+        ERRORS
+            .iter()
+            .find(|(_, o)| *o == Some(Of10::Std(type_, code)))
+            .map(|(e, _)| *e)
+    } else if type_ == OFPET_EXPERIMENTER {
+        None
+    } else {
+        lookup13(type_, code).map(|(e, _)| *e)
+    };
+    Ok(match known {
+        Some(error) => ErrorMsg {
+            error,
+            data: r.rest().to_vec(),
+        },
+        None => raw("unknown"),
     })
 }

@@ -831,7 +831,7 @@ fn encode_flow_stats(v: Version, f: &FlowStats, out: &mut Vec<u8>) -> Result<(),
     out.u8(f.table_id);
     out.u8(0);
     if v == Version::Of10 {
-        out.extend_from_slice(&body::match10_bytes(&f.match_)?);
+        out.extend_from_slice(&body::match10_lossy(&f.match_)?);
         out.u32(f.duration_sec);
         out.u32(f.duration_nsec);
         out.u16(f.priority);

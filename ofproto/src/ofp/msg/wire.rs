@@ -27,6 +27,11 @@ impl<'a> Rd<'a> {
         std::mem::take(&mut self.b)
     }
 
+    /// A copy of the rest, not consumed.
+    pub(crate) fn rest_copy(&self) -> Vec<u8> {
+        self.b.to_vec()
+    }
+
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8], OfpError> {
         if n > self.b.len() {
             return Err(OfpError::BRC_BAD_LEN);
