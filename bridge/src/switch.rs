@@ -47,7 +47,8 @@
 //! # OpenFlow connections
 //!
 //! Every bridge has a [`ConnMgr`]: its management socket `<rundir>/<bridge>.mgmt` (where
-//! `ovs-ofctl` looks; [`Switch::set_rundir`]), and its controllers and allowed OpenFlow
+//! `ovs-ofctl` looks; [`Switch::set_rundir`]) and snoop socket `<rundir>/<bridge>.snoop`
+//! (`ovs-ofctl snoop`), and its controllers and allowed OpenFlow
 //! versions from [`BridgeConfig::controllers`] and [`BridgeConfig::protocols`], applied in
 //! step 6 of reconfiguration. [`Switch::run`] runs it after the bridge's ofproto, with the
 //! bridge's working ports; deleting a bridge closes its connections and removes its socket.
@@ -249,11 +250,15 @@ impl std::fmt::Debug for Switch {
     }
 }
 
-/// Opens bridge `name`'s management socket in `rundir`, logging a failure.
+/// Opens bridge `name`'s management and snoop sockets in `rundir`, logging a failure.
 fn set_mgmt(name: &str, connmgr: &mut ConnMgr, rundir: Option<&Path>) {
     let path = rundir.map(|d| d.join(format!("{name}.mgmt")));
     if let Err(e) = connmgr.set_mgmt(path.as_deref()) {
         tracing::error!("bridge {name}: cannot listen for OpenFlow management connections: {e}");
+    }
+    let path = rundir.map(|d| d.join(format!("{name}.snoop")));
+    if let Err(e) = connmgr.set_snoop(path.as_deref()) {
+        tracing::error!("bridge {name}: cannot listen for OpenFlow snoopers: {e}");
     }
 }
 

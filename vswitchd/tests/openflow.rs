@@ -288,6 +288,122 @@ fn ofctl_commands_in_openflow10_and_13() {
     assert_eq!(a, b);
 }
 
+/// `ovs-ofctl monitor` (or `snoop`) in the background, what it prints collected; killed
+/// when dropped.
+struct Monitor {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Monitor {
+    fn start(env: &Env, version: Option<&str>, args: &[&str]) -> Monitor {
+        let mut c = Command::new("ovs-ofctl");
+        if let Some(v) = version {
+            c.args(["-O", v]);
+        }
+        let mut child = c
+            .args(args)
+            .env("OVS_RUNDIR", env.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // It prints what it receives on stderr (unbuffered), like its log.
+        let mut stdout = child.stderr.take().unwrap();
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let o = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                o.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Monitor { child, out }
+    }
+
+    /// Waits until the output contains `needle`; the output.
+    fn wait_for(&self, needle: &str) -> String {
+        let t = Instant::now();
+        loop {
+            let out = self.out.lock().unwrap().clone();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "monitor never printed {needle:?}; it printed:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn ofctl_monitor_sees_packet_ins_and_port_status() {
+    tests::require!(
+        tests::have("ovs-ofctl"),
+        "needs ovs-ofctl (openvswitch-common)"
+    );
+    let one_port = DUMMY
+        .split("\n[[bridge.port]]\nname = \"p2\"")
+        .next()
+        .unwrap()
+        .to_owned();
+    let env = Env::with_config(&one_port);
+    let d = env.start(&[]);
+    wait_until("the management socket", || env.path("br0.mgmt").exists());
+
+    for (version, tag) in [(None, ""), (Some("OpenFlow13"), " (OF1.3)")] {
+        let mon = Monitor::start(&env, version, &["monitor", "br0", "65534"]);
+        // Connected (memory/show counts OpenFlow connections), then a moment for its
+        // SET_CONFIG that asks for packet-ins.
+        wait_until("the monitor to connect", || {
+            d.call("memory/show", &[]).unwrap().contains("ofconns:1")
+        });
+        std::thread::sleep(Duration::from_millis(300));
+
+        // A packet-out to CONTROLLER comes back as an unbuffered packet-in.
+        let frame = "ffffffffffff0000000000010800450000140000000040000000000000000000000000";
+        ofctl_ok(
+            &env,
+            None,
+            &["packet-out", "br0", "LOCAL", "controller", frame],
+        );
+        let out = mon.wait_for("OFPT_PACKET_IN");
+        assert!(out.contains(&format!("OFPT_PACKET_IN{tag} (xid=")), "{out}");
+        assert!(
+            out.contains("(via action)") || out.contains("reason=action"),
+            "{out}"
+        );
+        assert!(out.contains("(unbuffered)"), "{out}");
+
+        // A port taken down: PORT_STATUS MOD.
+        ofctl_ok(&env, None, &["mod-port", "br0", "p1", "down"]);
+        let out = mon.wait_for("MOD: 1(p1)");
+        assert!(out.contains(&format!("OFPT_PORT_STATUS{tag}")), "{out}");
+        assert!(out.contains("PORT_DOWN"), "{out}");
+        ofctl_ok(&env, None, &["mod-port", "br0", "p1", "up"]);
+
+        // A port added and deleted in the configuration: ADD, then DELETE.
+        env.write_config(DUMMY);
+        mon.wait_for("ADD: 2(p2)");
+        env.write_config(&one_port);
+        mon.wait_for("DEL: 2(p2)");
+    }
+}
+
 #[test]
 fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     tests::require!(
@@ -309,6 +425,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     // A bridge deleted from the configuration takes its socket with it.
     env.write_config("");
     wait_until("the socket to go", || !env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
     let (rc, _, err) = ofctl(&env, None, &["show", "br0"]);
     assert_ne!(rc, 0);
     assert!(err.contains("is not a bridge or a socket"), "{err}");
@@ -320,6 +437,7 @@ fn protocols_limit_the_versions_and_the_socket_goes_with_the_bridge() {
     let mut d = d;
     assert_eq!(d.wait_exit().0, 0);
     assert!(!env.path("br0.mgmt").exists());
+    assert!(!env.path("br0.snoop").exists());
 }
 
 /// A raw OpenFlow peer on the management socket.
@@ -479,7 +597,16 @@ fn controller_connection_reconnects_and_answers() {
         &format!("datapath_type = \"dummy\"\ncontroller = [\"tcp:127.0.0.1:{port}\"]"),
     );
     let env = Env::with_config(&config);
-    let _d = env.start(&[]);
+    let d = env.start(&[]);
+    wait_until("the snoop socket", || env.path("br0.snoop").exists());
+    let snoop = tests::have("ovs-ofctl")
+        .then(|| Monitor::start(&env, Some("OpenFlow13"), &["snoop", "br0"]));
+    if snoop.is_some() {
+        // The controller connection (already in the listener's backlog) and the snooper.
+        wait_until("the snooper to connect", || {
+            d.call("memory/show", &[]).unwrap().contains("ofconns:2")
+        });
+    }
 
     // The switch connects and says HELLO with a version bitmap.
     listener.set_nonblocking(false).unwrap();
@@ -501,6 +628,11 @@ fn controller_connection_reconnects_and_answers() {
     };
     assert_eq!((reply.0[0], reply.0[7]), (4, 2));
     assert_eq!(reply.1[12], 254, "n_tables");
+    // `ovs-ofctl snoop` saw both directions.
+    if let Some(snoop) = &snoop {
+        snoop.wait_for("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x2)");
+        snoop.wait_for("OFPT_FEATURES_REPLY (OF1.3) (xid=0x2)");
+    }
 
     // Idle: an echo request within 5 s (and a bit).
     let t = Instant::now();

@@ -860,3 +860,52 @@ fn commands_and_their_errors() {
         "{show}"
     );
 }
+
+#[test]
+fn openflow_sockets_and_controllers_follow_the_configuration() {
+    let mut h = Harness::new();
+    let dir = std::env::temp_dir().join(format!("rovs-switch-of-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    h.switch.set_rundir(Some(dir.clone()));
+    h.apply(TWO_PORTS);
+    assert!(dir.join("br0.mgmt").exists());
+    assert!(dir.join("br0.snoop").exists());
+    assert_eq!(
+        h.switch.connmgr("br0").unwrap().mgmt_path(),
+        Some(dir.join("br0.mgmt").as_path())
+    );
+    assert!(h.switch.controller_status("br0").is_empty());
+
+    // A controller nobody listens on: configured, not connected, retried after a backoff.
+    let with_ctl = TWO_PORTS.replace(
+        "datapath_type = \"dummy\"",
+        "datapath_type = \"dummy\"\ncontroller = [\"tcp:127.0.0.1:1\"]",
+    );
+    h.apply(&with_ctl);
+    let now = dpif::monotonic_ms();
+    h.switch.run(now);
+    h.switch.run(now + 10);
+    let st = h.switch.controller_status("br0");
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].target, "tcp:127.0.0.1:1");
+    assert!(!st[0].is_connected);
+    assert!(matches!(
+        st[0].state,
+        ofproto::connmgr::ConnState::Backoff | ofproto::connmgr::ConnState::Connecting
+    ));
+    assert_eq!(st[0].role.name(), "other");
+    assert!(h.switch.memory_usage().contains(&("ofconns".to_owned(), 0)));
+
+    // The bridge goes: so do its sockets and controllers.
+    h.apply("");
+    assert!(!dir.join("br0.mgmt").exists());
+    assert!(!dir.join("br0.snoop").exists());
+    assert!(h.switch.controller_status("br0").is_empty());
+
+    // And on exit.
+    h.apply(TWO_PORTS);
+    assert!(dir.join("br0.mgmt").exists());
+    h.switch.exit(false);
+    assert!(!dir.join("br0.mgmt").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -65,6 +65,9 @@ pub(crate) struct OfConn {
     pub(crate) probe: Probe,
     pub(crate) role: Role,
     pub(crate) miss_send_len: u16,
+    /// The flow format the peer set (`NXT_SET_FLOW_FORMAT`). Replies follow their
+    /// request's format (NXST_FLOW for NXST_FLOW); this is what Nicira flow-removed
+    /// messages would follow, which the message layer does not encode yet.
     pub(crate) flow_format: FlowFormat,
     /// 1.0 flow-mods carry a table id (Nicira `NXT_FLOW_MOD_TABLE_ID`).
     pub(crate) flow_mod_table_id: bool,
@@ -78,6 +81,8 @@ pub(crate) struct OfConn {
     pub(crate) async_dropped: u64,
     /// When it came up.
     pub(crate) connected_ms: u64,
+    /// While someone snoops: copies of the messages sent and received since the last run.
+    pub(crate) tap: Option<Vec<u8>>,
 }
 
 impl OfConn {
@@ -109,6 +114,7 @@ impl OfConn {
             next_xid: 1,
             async_dropped: 0,
             connected_ms: now_ms,
+            tap: None,
         }
     }
 
@@ -138,7 +144,18 @@ impl OfConn {
     ///
     /// [`Closed::Overflow`] when the peer does not read.
     pub(crate) fn send(&mut self, bytes: &[u8]) -> Result<(), Closed> {
-        self.transport.send(bytes)
+        self.transport.send(bytes)?;
+        self.tap_copy(bytes);
+        Ok(())
+    }
+
+    /// Copies `bytes` (whole messages sent or received) for the snoopers, while tapped.
+    pub(crate) fn tap_copy(&mut self, bytes: &[u8]) {
+        if let Some(t) = &mut self.tap
+            && t.len() < TX_ASYNC_LIMIT
+        {
+            t.extend_from_slice(bytes);
+        }
     }
 
     /// Queues an asynchronous message unless the peer is already behind, in which case it
@@ -150,6 +167,7 @@ impl OfConn {
         }
         // Cannot overflow: the async limit is below the hard limit.
         let _ = self.transport.send(bytes);
+        self.tap_copy(bytes);
     }
 
     /// Whether asynchronous messages go to this connection at all (OVS's

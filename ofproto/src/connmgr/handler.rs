@@ -267,6 +267,28 @@ fn packet_in_match(pin: &PacketIn) -> crate::matching::Match {
     m
 }
 
+/// Reads what a snooper sent: its HELLO, and echo requests, which are answered; anything
+/// else is dropped. Returns whether more input may be waiting.
+///
+/// # Errors
+///
+/// [`Closed`] when the connection must close.
+pub(crate) fn snooper_input(conn: &mut OfConn) -> Result<bool, Closed> {
+    let filled = conn.transport.fill();
+    while let Some(raw) = conn.transport.next_message()? {
+        match conn.phase {
+            Phase::Hello => handle_hello(conn, &raw)?,
+            Phase::Active(_) => {
+                if let Ok((h, Msg::EchoRequest(data))) = msg::decode(&raw) {
+                    send(conn, h.xid, &Msg::EchoReply(data))?;
+                }
+            }
+        }
+    }
+    filled?;
+    Ok(conn.transport.has_pending_input())
+}
+
 /// Handles one whole message `raw` received on `conn`.
 ///
 /// # Errors
@@ -369,8 +391,8 @@ fn handle_active(
         Msg::EchoRequest(data) => send(conn, xid, &Msg::EchoReply(data)),
         Msg::BarrierRequest => send(conn, xid, &Msg::BarrierReply),
         Msg::FeaturesRequest => {
-            let reply = features_reply(v, cx);
-            reply_to(conn, xid, Msg::FeaturesReply(reply), raw)
+            let features = features_reply(v, cx);
+            reply(conn, xid, &Msg::FeaturesReply(features), raw)
         }
         Msg::GetConfigRequest => {
             let c = SwitchConfig {
@@ -456,10 +478,6 @@ fn handle_active(
         #[allow(unreachable_patterns)]
         _ => send_error(conn, xid, OfpError::BRC_BAD_TYPE, raw),
     }
-}
-
-fn reply_to(conn: &mut OfConn, xid: u32, m: Msg, raw: &[u8]) -> Result<(), Closed> {
-    reply(conn, xid, &m, raw)
 }
 
 /// FEATURES_REPLY: the datapath id, 254 tables, no buffers; in 1.0, the ports.

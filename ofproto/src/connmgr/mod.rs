@@ -17,7 +17,11 @@
 //!   targets that connect, and reconnect with a backoff of 1 s doubling to 8 s; passive
 //!   `ptcp:` and `punix:` targets whose accepted connections are controllers too. Every
 //!   controller connection is probed with an ECHO_REQUEST after 5 s of silence and dropped
-//!   after another 5 s without an answer.
+//!   after another 5 s without an answer;
+//! * the snoop listener `punix:<rundir>/<bridge>.snoop` ([`ConnMgr::set_snoop`]): a
+//!   connection there (`ovs-ofctl snoop br0`) gets a copy of every message sent to or
+//!   received from the controllers, as they travel (so it must speak their version); what
+//!   it sends is ignored but for its HELLO and echo requests.
 //!
 //! # What each peer sees
 //!
@@ -31,14 +35,17 @@
 //!   254 tables, the ports for 1.0) and PORT_DESC, ports read from their devices (MAC,
 //!   admin state, carrier, link features, speed).
 //! * `add-flow`/`mod-flows`/`del-flows` (1.0 FLOW_MOD, Nicira NXT_FLOW_MOD, 1.3 FLOW_MOD):
-//!   applied to the ofproto; `dump-flows`: OFPST_FLOW, or NXST_FLOW once the connection set
-//!   the NXM flow format (`NXT_SET_FLOW_FORMAT`), or OFPMP_FLOW for 1.3; `dump-ports`,
-//!   `dump-tables`, `dump-aggregate`, table features, groups alike.
+//!   applied to the ofproto; `dump-flows`: each reply in its request's format, so
+//!   `ovs-ofctl`'s default (NXT_SET_FLOW_FORMAT to NXM, then NXST_FLOW) gets NXST_FLOW
+//!   with NXM matches, a plain OFPST_FLOW request OFPST_FLOW, and 1.3 OFPMP_FLOW;
+//!   `dump-ports`, `dump-tables`, `dump-aggregate`, `dump-desc`, table features, groups
+//!   alike; `mod-port` takes a port's device down or up; `monitor` (a management
+//!   connection that sets a `miss_send_len`) gets packet-ins and port status.
 //! * Controllers get PACKET_IN (unbuffered, truncated to the action's `max_len` or the
 //!   connection's `miss_send_len`), PORT_STATUS when a port is added, deleted or changes
 //!   (found by comparing the ports every run), and FLOW_REMOVED for rules with
 //!   `send_flow_rem` that expire or are deleted. Slaves get only PORT_STATUS and cannot
-//!   change anything (`OFPBRC_IS_SLAVE`).
+//!   change anything (`OFPBRC_IS_SLAVE`, which OVS calls `OFPBRC_IS_SECONDARY`).
 //!
 //! # Fail mode
 //!
@@ -177,6 +184,10 @@ pub struct ConnMgr {
     mgmt: Option<Listener>,
     mgmt_path: Option<PathBuf>,
     service: Vec<OfConn>,
+    snoop: Option<Listener>,
+    snoop_path: Option<PathBuf>,
+    /// Connections on the snoop socket: they see every message of the controllers.
+    snoopers: Vec<OfConn>,
     controllers: Vec<Controller>,
     /// Targets that did not parse, with why.
     bad_targets: Vec<String>,
@@ -207,6 +218,9 @@ impl ConnMgr {
             mgmt: None,
             mgmt_path: None,
             service: Vec::new(),
+            snoop: None,
+            snoop_path: None,
+            snoopers: Vec::new(),
             controllers: Vec::new(),
             bad_targets: Vec::new(),
             fail_mode: FailMode::Standalone,
@@ -245,6 +259,30 @@ impl ConnMgr {
             Ok(l) => {
                 tracing::info!("{}: listening on punix:{}", self.bridge, path.display());
                 self.mgmt = Some(l);
+                Ok(())
+            }
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Listens on `punix:PATH` for snoopers (`ovs-ofctl snoop`), who see a copy of every
+    /// message exchanged with the controllers; `None`: no listener. Like
+    /// [`ConnMgr::set_mgmt`].
+    ///
+    /// # Errors
+    ///
+    /// The socket error, as a message; there is no listener then.
+    pub fn set_snoop(&mut self, path: Option<&Path>) -> Result<(), String> {
+        if self.snoop_path.as_deref() == path && (self.snoop.is_some() || path.is_none()) {
+            return Ok(());
+        }
+        self.snoop = None;
+        self.snoopers.clear();
+        self.snoop_path = path.map(Path::to_path_buf);
+        let Some(path) = path else { return Ok(()) };
+        match Listener::bind(&Target::PUnix(path.to_path_buf())) {
+            Ok(l) => {
+                self.snoop = Some(l);
                 Ok(())
             }
             Err(e) => Err(format!("{}: {e}", path.display())),
@@ -415,7 +453,7 @@ impl ConnMgr {
                 Link::Passive { conns, .. } => conns.len(),
             })
             .sum();
-        ctrl + self.service.len()
+        ctrl + self.service.len() + self.snoopers.len()
     }
 
     /// Does whatever is ready: accepts connections, connects controllers, reads and answers
@@ -445,6 +483,14 @@ impl ConnMgr {
 
         self.accept_all(now_ms);
         self.connect_controllers(now_ms);
+        let tapping = !self.snoopers.is_empty();
+        self.for_each_controller_conn(|conn| {
+            if tapping {
+                conn.tap.get_or_insert_with(Vec::new);
+            } else {
+                conn.tap = None;
+            }
+        });
 
         // Connections: read, answer, probe.
         let mut effects = Effects::default();
@@ -518,6 +564,8 @@ impl ConnMgr {
             self.for_each_conn(|conn| handler::send_flow_removed(conn, rule, *reason, now_ms));
         }
         handler::async_from_ofproto(self, ofproto, now_ms);
+        self.run_snoopers(&mut wake);
+        self.wake |= wake;
 
         self.tell_ofproto(ofproto);
         self.flush_all(now_ms);
@@ -694,14 +742,15 @@ impl ConnMgr {
     /// Writes what every connection has queued; drops those that fail.
     fn flush_all(&mut self, now_ms: u64) {
         let bridge = self.bridge.clone();
-        self.service
-            .retain_mut(|conn| match conn.transport.flush() {
+        for conns in [&mut self.service, &mut self.snoopers] {
+            conns.retain_mut(|conn| match conn.transport.flush() {
                 Ok(()) => true,
                 Err(e) => {
                     log_close(&bridge, conn, &e);
                     false
                 }
             });
+        }
         for c in &mut self.controllers {
             match &mut c.link {
                 Link::Passive { conns, .. } => {
@@ -729,6 +778,62 @@ impl ConnMgr {
                 }
             }
         }
+    }
+
+    /// Calls `f` on every controller connection.
+    fn for_each_controller_conn(&mut self, mut f: impl FnMut(&mut OfConn)) {
+        for c in &mut self.controllers {
+            match &mut c.link {
+                Link::Passive { conns, .. } => conns.iter_mut().for_each(&mut f),
+                Link::Active { state, .. } => {
+                    if let Active::Up(conn) = state {
+                        f(conn);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands the controllers' tapped messages to the snoopers, and reads what the snoopers
+    /// send (their HELLO and echo requests; anything else is ignored, as OVS ignores it).
+    fn run_snoopers(&mut self, wake: &mut bool) {
+        if let Some(l) = &self.snoop {
+            let allowed = self.allowed.clone();
+            accept_into(
+                l,
+                &mut self.snoopers,
+                ConnKind::Service,
+                &allowed,
+                0,
+                &self.bridge,
+                &mut self.next_conn_id,
+                0,
+            );
+        }
+        let mut copies = Vec::new();
+        self.for_each_controller_conn(|conn| {
+            if let Some(t) = &mut conn.tap
+                && !t.is_empty()
+            {
+                copies.push(std::mem::take(t));
+            }
+        });
+        let bridge = self.bridge.clone();
+        self.snoopers.retain_mut(|conn| {
+            match handler::snooper_input(conn) {
+                Ok(more) => *wake |= more,
+                Err(e) => {
+                    log_close(&bridge, conn, &e);
+                    return false;
+                }
+            }
+            if conn.version().is_some() {
+                for c in &copies {
+                    conn.send_async(c);
+                }
+            }
+            true
+        });
     }
 
     /// Calls `f` on every connection (management and controllers).
@@ -790,7 +895,10 @@ impl ConnMgr {
                 at(d);
             }
         };
-        for conn in &self.service {
+        if let Some(l) = &self.snoop {
+            poll.fd_wait(l.fd(), Interest::Read);
+        }
+        for conn in self.service.iter().chain(&self.snoopers) {
             conn_wait(conn, poll, &mut at);
         }
         for c in &self.controllers {
@@ -915,6 +1023,7 @@ fn service_one(
             Err(e) => return Err(e),
         };
         got = true;
+        conn.tap_copy(&msg);
         handler::handle(conn, &msg, cx, effects)?;
         if conn.transport.queued() > TX_ASYNC_LIMIT {
             // Let the peer read before answering more.

@@ -367,6 +367,66 @@ fn packet_in_carries_the_whole_packet_unbuffered() {
 }
 
 #[test]
+fn openflow10_gets_table_misses_truncated_to_miss_send_len() {
+    let mut h = Harness::new("miss");
+    let frame = udp(
+        [2, 0, 0, 0, 0, 2],
+        [2, 0, 0, 0, 0, 1],
+        [10, 0, 0, 2],
+        1000,
+        2000,
+    );
+    // A 1.3 connection that asked for packet-ins: misses are not sent (1.3 drops them).
+    let mut c13 = h.connect(Version::Of13);
+    c13.send(&Msg::SetConfig(SwitchConfig {
+        flags: 0,
+        miss_send_len: 0xffff,
+    }));
+    assert_eq!(c13.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    h.env.send(1, &frame);
+    for _ in 0..50 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let xid = c13.send(&Msg::BarrierRequest);
+    let (hdr, m) = c13.recv(&mut h);
+    assert_eq!((hdr.xid, m), (xid, Msg::BarrierReply));
+
+    // A 1.0 connection: the miss comes as a no_match packet-in cut to miss_send_len.
+    let mut c = h.connect(Version::Of10);
+    c.send(&Msg::SetConfig(SwitchConfig {
+        flags: 0,
+        miss_send_len: 20,
+    }));
+    assert_eq!(c.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    h.step();
+    h.env.reval();
+    let t = Instant::now();
+    let pin = loop {
+        h.env.send(1, &frame);
+        h.step();
+        if let Ok(Some(len)) = msg::frame_len(&c.buf)
+            && c.buf.len() >= len
+        {
+            let (_, m) = c.recv(&mut h);
+            if let Msg::PacketIn(p) = m {
+                break p;
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        if let Ok(n) = c.s.read(&mut chunk) {
+            c.buf.extend_from_slice(&chunk[..n]);
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no packet-in");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(pin.reason, crate::PacketInReason::NoMatch);
+    assert_eq!(pin.data, frame[..20]);
+    assert_eq!(usize::from(pin.total_len), frame.len());
+    assert_eq!(pin.buffer_id, msg::NO_BUFFER);
+}
+
+#[test]
 fn flow_removed_for_deleted_and_expired_rules_that_asked() {
     let mut h = Harness::new("flowrem");
     let mut c = h.connect(Version::Of13);
@@ -590,4 +650,193 @@ fn random_messages_never_break_the_connection() {
             }
         }
     }
+}
+
+#[test]
+fn unix_and_punix_controllers_are_controllers() {
+    let mut h = Harness::new("unixctl");
+    // An active unix: target the test listens on, and a punix: target the switch listens on.
+    let active = h.dir.join("ctl-active.sock");
+    let passive = h.dir.join("ctl-passive.sock");
+    let l = std::os::unix::net::UnixListener::bind(&active).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let targets = [
+        format!("unix:{}", active.display()),
+        format!("punix:{}", passive.display()),
+    ];
+    assert!(h.mgr.set_controllers(&targets).is_empty());
+    assert!(h.mgr.has_controllers());
+    assert!(!h.mgr.any_controller_connected());
+
+    // The switch connects to the active one and says HELLO.
+    let t = Instant::now();
+    let s = loop {
+        h.step();
+        match l.accept() {
+            Ok((s, _)) => break s,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "no connection");
+    };
+    s.set_nonblocking(true).unwrap();
+    let mut a = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    let (_, m) = a.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    a.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    assert_eq!(a.request(&mut h, &Msg::BarrierRequest), Msg::BarrierReply);
+    assert!(h.mgr.any_controller_connected());
+    let st = h.mgr.controller_status(monotonic_ms());
+    assert_eq!(st.len(), 2);
+    assert!(st[0].is_connected);
+    assert_eq!(st[0].state, ConnState::Active);
+    assert_eq!(st[0].role, Role::Equal);
+    assert!(!st[1].is_connected);
+    assert_eq!(st[1].state, ConnState::Void);
+
+    // The passive one: a controller connecting there is a controller too (it starts with
+    // the default miss_send_len, not the management connections' 0).
+    assert!(passive.exists());
+    let s = UnixStream::connect(&passive).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut p = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of10,
+        xid: 1,
+    };
+    let (v, hello) = Hello::for_versions(&[Version::Of10]);
+    let mut b = Vec::new();
+    msg::encode(v, 1, &Msg::Hello(hello), &mut b).unwrap();
+    p.s.write_all(&b).unwrap();
+    let (_, m) = p.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    assert_eq!(
+        p.request(&mut h, &Msg::GetConfigRequest),
+        Msg::GetConfigReply(SwitchConfig {
+            flags: 0,
+            miss_send_len: DEFAULT_MISS_SEND_LEN
+        })
+    );
+    assert!(h.mgr.controller_status(monotonic_ms())[1].is_connected);
+    assert_eq!(h.mgr.n_conns(), 2);
+
+    // Removing the controllers closes their connections and the listener.
+    assert!(h.mgr.set_controllers(&[]).is_empty());
+    assert!(a.try_recv(&mut h).is_none());
+    assert!(p.try_recv(&mut h).is_none());
+    assert!(!passive.exists());
+    assert_eq!(h.mgr.n_conns(), 0);
+}
+
+#[test]
+fn snoopers_see_the_controllers_messages() {
+    let mut h = Harness::new("snoop");
+    let snoop_path = h.dir.join("br0.snoop");
+    h.mgr.set_snoop(Some(&snoop_path)).unwrap();
+    let passive = h.dir.join("ctl.sock");
+    assert!(
+        h.mgr
+            .set_controllers(&[format!("punix:{}", passive.display())])
+            .is_empty()
+    );
+    h.step();
+
+    // The snooper: a HELLO exchange like any connection.
+    let s = UnixStream::connect(&snoop_path).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut snoop = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    snoop.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    let (_, m) = snoop.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)), "{m:?}");
+    // What it sends besides is ignored, but echo requests are answered.
+    snoop.send(&flow_mod("actions=drop", FlowModCommand::Add));
+    let xid = snoop.send(&Msg::EchoRequest(vec![1]));
+    let (hdr, m) = snoop.recv(&mut h);
+    assert_eq!((hdr.xid, m), (xid, Msg::EchoReply(vec![1])));
+    assert!(h.env.br.all_rules(false).is_empty());
+
+    // A controller's request and the reply, both seen by the snooper.
+    let s = UnixStream::connect(&passive).unwrap();
+    s.set_nonblocking(true).unwrap();
+    let mut ctl = Client {
+        s,
+        buf: Vec::new(),
+        version: Version::Of13,
+        xid: 1,
+    };
+    ctl.send(&Msg::Hello(Hello::for_versions(&[Version::Of13]).1));
+    let (_, m) = ctl.recv(&mut h);
+    assert!(matches!(m, Msg::Hello(_)));
+    let xid = ctl.send(&Msg::FeaturesRequest);
+    let (hdr, m) = ctl.recv(&mut h);
+    assert_eq!(hdr.xid, xid);
+    assert!(matches!(m, Msg::FeaturesReply(_)));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let (hdr, m) = snoop.recv(&mut h);
+        if hdr.xid == xid {
+            seen.push(m.name());
+        }
+    }
+    assert_eq!(seen, ["OFPT_FEATURES_REQUEST", "OFPT_FEATURES_REPLY"]);
+}
+
+#[test]
+fn a_peer_that_does_not_read_is_not_read_from() {
+    let mut h = Harness::new("backlog");
+    let c = h.connect(Version::Of13);
+    // A writer thread floods echo requests (60 KiB each) without reading the replies.
+    let mut w = c.s.try_clone().unwrap();
+    w.set_nonblocking(false).unwrap();
+    const N: u32 = 200;
+    let writer = std::thread::spawn(move || {
+        for i in 0..N {
+            let mut b = Vec::new();
+            msg::encode(
+                Version::Of13,
+                1000 + i,
+                &Msg::EchoRequest(vec![7; 60_000]),
+                &mut b,
+            )
+            .unwrap();
+            if w.write_all(&b).is_err() {
+                return i;
+            }
+        }
+        N
+    });
+    // The switch answers until its queue passes the async limit, then stops reading: its
+    // output queue stays bounded although 12 MB of replies are due.
+    let t = Instant::now();
+    let mut most = 0;
+    while t.elapsed() < Duration::from_millis(500) {
+        h.step();
+        most = most.max(h.mgr.service[0].transport.queued());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(most > TX_ASYNC_LIMIT / 2, "{most}");
+    assert!(most <= TX_ASYNC_LIMIT + 70_000, "{most}");
+    assert!(!writer.is_finished(), "the writer was never held back");
+
+    // Once the peer reads, everything is answered, in order.
+    let mut c = c;
+    for i in 0..N {
+        let (hdr, m) = c.recv(&mut h);
+        assert_eq!(hdr.xid, 1000 + i);
+        assert!(matches!(m, Msg::EchoReply(d) if d.len() == 60_000));
+    }
+    assert_eq!(writer.join().unwrap(), N);
 }
