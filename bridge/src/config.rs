@@ -5,7 +5,8 @@
 //! [`Config`] is shaped like OVS's `Open_vSwitch` database schema: one [`OvsConfig`] for the
 //! global knobs (the `Open_vSwitch` table's `other_config`), a list of [`BridgeConfig`]s, each
 //! with its [`PortConfig`]s, each with one or more [`InterfaceConfig`]s. Two sources produce
-//! it: a TOML file ([`Config::from_toml_str`], [`Config::load`]) and, later, OVSDB.
+//! it: a TOML file ([`Config::from_toml_str`], [`Config::load`]) and OVSDB
+//! ([`crate::ovsdb::Replica::to_config`]).
 //!
 //! # The file
 //!
@@ -218,7 +219,7 @@ impl VlanMode {
         }
     }
 
-    fn parse(s: &str) -> Option<VlanMode> {
+    pub(crate) fn parse(s: &str) -> Option<VlanMode> {
         Some(match s {
             "access" => VlanMode::Access,
             "trunk" => VlanMode::Trunk,

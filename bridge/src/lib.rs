@@ -11,10 +11,13 @@
 //! ports and interfaces in the order of OVS's `bridge_reconfigure`, touching only what
 //! changed; see the [`switch`] module. [`Registries`] is the one place where device and
 //! datapath classes are registered. The [`commands`] module answers the `ovs-appctl` commands
-//! of the bridge layer (`fdb/show`, `ofproto/trace`, `bridge/show`, ...).
+//! of the bridge layer (`fdb/show`, `ofproto/trace`, `bridge/show`, ...). The [`ovsdb`]
+//! module is the other configuration source: a client of a real `ovsdb-server` that keeps a
+//! [`Switch`] configured from the database and writes back what it did.
 
 pub mod commands;
 pub mod config;
+pub mod ovsdb;
 pub mod registries;
 pub mod switch;
 

@@ -1,10 +1,18 @@
 //! The bridge layer as a main-loop component: [`BridgeComponent`] owns the running
-//! [`bridge::Switch`] and the [`ConfigWatcher`] of its configuration file.
+//! [`bridge::Switch`] and its configuration [`Source`]: the [`ConfigWatcher`] of a
+//! configuration file, or an OVSDB [`bridge::ovsdb::Driver`].
 //!
 //! # What it does
 //!
-//! * On its first `run` it applies the configuration read at startup; only then is it
-//!   [`Component::ready`], so `--detach` returns once the bridges exist.
+//! * With a file, on its first `run` it applies the configuration read at startup; with
+//!   OVSDB, once it holds the `ovs_vswitchd` lock and has the database's contents. Only then
+//!   is it [`Component::ready`], so `--detach` returns once the bridges exist (with OVSDB,
+//!   like `ovs-vswitchd`, it waits for the server however long that takes).
+//! * With OVSDB, each change in the database is applied as it arrives and what the switch
+//!   did is written back (`cur_cfg`, `ofport`, `error`, status, statistics), so that
+//!   `ovs-vsctl` returns; a server that goes away is reconnected to with backoff while the
+//!   switch keeps forwarding with its configuration. `reload` reapplies the configuration
+//!   in force, which retries interfaces that failed.
 //! * When the file changes (checked from the main loop) or on `ovs-appctl reload`, it
 //!   reads the file again and reconfigures; a file that does not parse is refused, logged,
 //!   and the running configuration stays. `reload` reconfigures even when the file did not
@@ -65,10 +73,19 @@ const QUEUED: [(&str, &str, usize, usize); 12] = [
     ("upcall/show", "", 0, 0),
 ];
 
+/// Where the configuration comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// A TOML file.
+    File(ConfigWatcher),
+    /// An OVSDB server.
+    Ovsdb(Box<bridge::ovsdb::Driver>),
+}
+
 /// The bridge layer's main-loop component. See the [module docs](self).
 pub struct BridgeComponent {
     switch: Switch,
-    watcher: ConfigWatcher,
+    source: Source,
     /// The configuration in force (the last valid one read).
     current: Config,
     /// The first configuration has been applied.
@@ -83,7 +100,7 @@ impl std::fmt::Debug for BridgeComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BridgeComponent")
             .field("switch", &self.switch)
-            .field("watcher", &self.watcher)
+            .field("source", &self.source)
             .field("started", &self.started)
             .finish_non_exhaustive()
     }
@@ -109,7 +126,7 @@ impl BridgeComponent {
     ) -> Self {
         BridgeComponent {
             switch,
-            watcher,
+            source: Source::File(watcher),
             current: initial,
             started: false,
             queue: CommandQueue::new(),
@@ -117,6 +134,26 @@ impl BridgeComponent {
             reloads: coverage.counter("config_reload"),
             errors: coverage.counter("config_error"),
         }
+    }
+
+    /// A component that runs `switch` with the configuration of the OVSDB server that
+    /// `driver` talks to.
+    pub fn with_ovsdb(switch: Switch, driver: bridge::ovsdb::Driver, coverage: &Coverage) -> Self {
+        BridgeComponent {
+            switch,
+            source: Source::Ovsdb(Box::new(driver)),
+            current: Config::default(),
+            started: false,
+            queue: CommandQueue::new(),
+            reconfigures: coverage.counter("bridge_reconfigure"),
+            reloads: coverage.counter("config_reload"),
+            errors: coverage.counter("config_error"),
+        }
+    }
+
+    /// The configuration source.
+    pub fn source(&self) -> &Source {
+        &self.source
     }
 
     /// The running switch.
@@ -143,7 +180,10 @@ impl BridgeComponent {
         result: Result<Config, bridge::Error>,
         always: bool,
     ) -> Result<String, String> {
-        let path = self.watcher.path().display().to_string();
+        let path = match &self.source {
+            Source::File(w) => w.path().display().to_string(),
+            Source::Ovsdb(d) => d.session().remote().to_string(),
+        };
         match result {
             Ok(c) => {
                 let changed = c != self.current;
@@ -185,7 +225,10 @@ impl BridgeComponent {
         let arg = |i: usize| args.get(i).map(String::as_str);
         let reply = match req.command.as_str() {
             "reload" => {
-                let result = self.watcher.load();
+                let result = match &mut self.source {
+                    Source::File(w) => w.load(),
+                    Source::Ovsdb(_) => Ok(self.current.clone()),
+                };
                 self.take(result, true)
             }
             "bridge/show" => self.switch.cmd_bridge_show(),
@@ -242,8 +285,29 @@ impl Component for BridgeComponent {
     }
 
     fn run(&mut self, now: Instant, _cx: &mut Ctx<'_>) {
-        if !self.started {
-            let path = self.watcher.path().display().to_string();
+        if let Source::Ovsdb(db) = &mut self.source {
+            if let Some(report) = db.run(&mut self.switch, now) {
+                self.reconfigures.inc();
+                if let Some(c) = db.current() {
+                    if !self.started {
+                        tracing::info!(
+                            "{}: configuration applied: {} ({})",
+                            db.session().remote(),
+                            summary(c),
+                            report.summary()
+                        );
+                    }
+                    self.current = c.clone();
+                }
+            }
+            if db.is_configured() {
+                self.started = true;
+            }
+        }
+        if !self.started
+            && let Source::File(w) = &self.source
+        {
+            let path = w.path().display().to_string();
             self.reconfigures.inc();
             let report = self.switch.reconfigure(&self.current);
             tracing::info!(
@@ -256,20 +320,28 @@ impl Component for BridgeComponent {
         while let Some(req) = self.queue.pop() {
             self.answer(req);
         }
-        if let Some(result) = self.watcher.poll(now) {
+        if let Source::File(w) = &mut self.source
+            && let Some(result) = w.poll(now)
+        {
             let _ = self.take(result, false);
         }
         if let Some(report) = self.switch.run(dpif::monotonic_ms()) {
             self.reconfigures.inc();
             log_report("interfaces changed underneath", &report);
+            if let Source::Ovsdb(db) = &mut self.source {
+                db.switch_changed();
+            }
         }
     }
 
     fn wait(&mut self, poll: &mut PollSet) {
-        if !self.started || !self.queue.is_empty() {
+        if (!self.started && matches!(self.source, Source::File(_))) || !self.queue.is_empty() {
             poll.immediate_wake();
         }
-        self.watcher.wait(poll);
+        match &self.source {
+            Source::File(w) => w.wait(poll),
+            Source::Ovsdb(db) => db.wait(poll),
+        }
         self.switch.wait(poll);
     }
 
@@ -280,6 +352,10 @@ impl Component for BridgeComponent {
     fn memory_report(&self, report: &mut MemoryReport) {
         for (k, v) in self.switch.memory_usage() {
             *report.entry(k).or_default() += v;
+        }
+        if let Source::Ovsdb(db) = &self.source {
+            let cells = db.session().replica().n_cells();
+            report.insert("idl-cells-Open_vSwitch".to_owned(), cells as u64);
         }
     }
 

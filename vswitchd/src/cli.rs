@@ -12,10 +12,10 @@
 //! optional argument must be attached (`--pidfile=FILE`, `-vSPEC`), a required one may also
 //! be the next word (`--unixctl SOCKET`).
 //!
-//! `DATABASE` is `file:PATH`, a TOML configuration file (see `bridge::config`). OVSDB remotes
-//! (`unix:PATH`, `tcp:IP:PORT`, `ssl:IP:PORT`) are recognized and refused with a clear error
-//! until the OVSDB client exists; `ovs-vswitchd`'s default (`unix:<rundir>/db.sock`) is
-//! therefore not usable either, and `DATABASE` is required.
+//! `DATABASE` is where the configuration comes from: an OVSDB server (`unix:PATH` or
+//! `tcp:IP:PORT`, as `ovs-vswitchd` takes it; `bridge::ovsdb`), or `file:PATH`, a TOML
+//! configuration file (`bridge::config`). Without it, the default is `ovs-vswitchd`'s:
+//! `unix:<rundir>/db.sock`. `ssl:` and the passive forms are refused with a clear error.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -283,6 +283,8 @@ impl Dirs {
 pub enum Database {
     /// `file:PATH`: a TOML configuration file (absolute path).
     File(PathBuf),
+    /// An OVSDB server: `unix:PATH` (absolute path) or `tcp:IP:PORT`.
+    Ovsdb(bridge::ovsdb::Remote),
 }
 
 /// The unixctl socket wanted.
@@ -341,16 +343,12 @@ impl Options {
     ///
     /// # Errors
     ///
-    /// No `DATABASE`, an OVSDB remote (not supported yet), or an unknown database type.
+    /// A malformed or unsupported `DATABASE`.
     pub fn resolve(&self, dirs: Dirs, cwd: &Path) -> Result<Settings, CliError> {
         let database = match self.database.as_deref() {
-            None => {
-                return err(format!(
-                    "no DATABASE given: the default (unix:{}/db.sock, OVSDB) is not supported \
-                     yet; use file:PATH for a TOML configuration file",
-                    dirs.rundir.display()
-                ));
-            }
+            None => Database::Ovsdb(bridge::ovsdb::Remote::Unix(
+                cwd.join(&dirs.rundir).join("db.sock"),
+            )),
             Some(db) => parse_database(db, cwd)?,
         };
         let pidfile = self
@@ -415,19 +413,25 @@ impl Options {
 fn parse_database(db: &str, cwd: &Path) -> Result<Database, CliError> {
     let Some((kind, rest)) = db.split_once(':') else {
         return err(format!(
-            "\"{db}\": DATABASE must be file:PATH (a TOML configuration file); \
-             OVSDB remotes (unix:PATH, tcp:IP:PORT) are not supported yet"
+            "\"{db}\": DATABASE must be unix:PATH or tcp:IP:PORT (OVSDB), or file:PATH (a \
+             TOML configuration file)"
         ));
     };
     match kind {
         "file" if !rest.is_empty() => Ok(Database::File(cwd.join(rest))),
         "file" => err("file: needs a PATH (file:PATH)"),
-        "unix" | "tcp" | "ssl" | "punix" | "ptcp" | "pssl" => err(format!(
-            "\"{db}\": OVSDB databases are not supported yet; use file:PATH for a TOML \
-             configuration file"
+        "unix" if !rest.is_empty() => {
+            Ok(Database::Ovsdb(bridge::ovsdb::Remote::Unix(cwd.join(rest))))
+        }
+        "unix" | "tcp" => bridge::ovsdb::Remote::parse(db)
+            .map(Database::Ovsdb)
+            .map_err(CliError),
+        "ssl" | "punix" | "ptcp" | "pssl" => err(format!(
+            "\"{db}\": {kind}: is not supported; use unix:PATH or tcp:IP:PORT"
         )),
         _ => err(format!(
-            "\"{db}\": unknown database type \"{kind}\" (use file:PATH)"
+            "\"{db}\": unknown database type \"{kind}\" (use unix:PATH, tcp:IP:PORT or \
+             file:PATH)"
         )),
     }
 }
@@ -438,11 +442,11 @@ pub fn usage(dirs: &Dirs) -> String {
     let log = dirs.logdir.display();
     format!(
         "{PROGRAM_NAME}: Open vSwitch daemon (rovs)
-usage: vswitchd [OPTIONS] DATABASE
+usage: vswitchd [OPTIONS] [DATABASE]
 where DATABASE is where the configuration comes from:
+  unix:FILE, tcp:IP:PORT  an ovsdb-server (default: unix:{run}/db.sock)
   file:PATH               a TOML configuration file, re-read when it changes
                           and on \"ovs-appctl reload\"
-  unix:FILE, tcp:IP:PORT  OVSDB (ovsdb-server): not supported yet
 
 Daemon options:
   --detach                run in background as daemon
@@ -506,9 +510,14 @@ mod tests {
             o.pidfile,
             Some(Some("/var/run/openvswitch/ovs-vswitchd.pid".into()))
         );
-        // ovs-ctl names an OVSDB socket: refused clearly.
-        let e = o.resolve(dirs(), Path::new("/")).unwrap_err();
-        assert!(e.0.contains("not supported yet"), "{e}");
+        // ovs-ctl names the OVSDB socket.
+        let s = o.resolve(dirs(), Path::new("/")).unwrap();
+        assert_eq!(
+            s.database,
+            Database::Ovsdb(bridge::ovsdb::Remote::Unix(
+                "/var/run/openvswitch/db.sock".into()
+            ))
+        );
     }
 
     #[test]
@@ -628,23 +637,34 @@ mod tests {
 
     #[test]
     fn databases() {
-        let r = |db: &str| p(&[db]).unwrap().resolve(dirs(), Path::new("/"));
-        assert!(
-            r("tcp:127.0.0.1:6640")
-                .unwrap_err()
-                .0
-                .contains("not supported yet")
+        use bridge::ovsdb::Remote;
+        let r = |db: &str| p(&[db]).unwrap().resolve(dirs(), Path::new("/w"));
+        assert_eq!(
+            r("tcp:127.0.0.1:6640").unwrap().database,
+            Database::Ovsdb(Remote::Tcp("127.0.0.1:6640".parse().unwrap()))
         );
+        assert_eq!(
+            r("unix:/x/db.sock").unwrap().database,
+            Database::Ovsdb(Remote::Unix("/x/db.sock".into()))
+        );
+        assert_eq!(
+            r("unix:db.sock").unwrap().database,
+            Database::Ovsdb(Remote::Unix("/w/db.sock".into()))
+        );
+        assert!(r("tcp:nohost").unwrap_err().0.contains("IP:PORT"));
         assert!(
-            r("unix:/x/db.sock")
+            r("ssl:1.2.3.4:6640")
                 .unwrap_err()
                 .0
-                .contains("not supported yet")
+                .contains("not supported")
         );
         assert!(r("conf.toml").unwrap_err().0.contains("file:PATH"));
         assert!(r("http:x").unwrap_err().0.contains("unknown database type"));
         assert!(r("file:").unwrap_err().0.contains("PATH"));
-        let e = p(&[]).unwrap().resolve(dirs(), Path::new("/")).unwrap_err();
-        assert!(e.0.contains("unix:/run/ovs/db.sock"), "{e}");
+        let s = p(&[]).unwrap().resolve(dirs(), Path::new("/")).unwrap();
+        assert_eq!(
+            s.database,
+            Database::Ovsdb(Remote::Unix("/run/ovs/db.sock".into()))
+        );
     }
 }

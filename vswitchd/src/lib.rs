@@ -5,7 +5,8 @@
 //! drives them all ([`main_loop`]).
 //!
 //! The binary (`src/main.rs`) wires them together; the bridge layer plugs into the main loop
-//! as a [`main_loop::Component`], [`bridges::BridgeComponent`].
+//! as a [`main_loop::Component`], [`bridges::BridgeComponent`], configured either from an
+//! `ovsdb-server` (`bridge::ovsdb`, the default, as `ovs-vswitchd`) or from a TOML file.
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("vswitchd supports Linux only");

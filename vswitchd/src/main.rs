@@ -1,9 +1,10 @@
 //! `vswitchd`: a virtual switch daemon that stands in for `ovs-vswitchd`.
 //!
 //! Startup, in order: parse the command line (exit 1 on errors, as `ovs-vswitchd` does);
-//! read and check the configuration file (exit 1 if it is not valid: there is no previous
-//! configuration to keep); with `--detach`, fork (the parent returns once the daemon is ready,
-//! that is once the bridges of the first configuration exist); set up logging; lock memory
+//! with a `file:` DATABASE, read and check the configuration file (exit 1 if it is not valid:
+//! there is no previous configuration to keep); with `--detach`, fork (the parent returns once
+//! the daemon is ready, that is once the bridges of the first configuration exist: with an
+//! OVSDB server, once it answered, however long that takes, as with `ovs-vswitchd`); set up logging; lock memory
 //! (`--mlockall`); create the pidfile; listen on the control socket; catch SIGTERM, SIGINT and
 //! SIGHUP; build the device and datapath registries and the bridge layer; run the main loop
 //! until `ovs-appctl exit` or a signal; then destroy the bridges (`exit --cleanup`: and what
@@ -88,9 +89,14 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("processing \"{spec}\": {e}"))?;
     }
 
-    let Database::File(config_path) = &settings.database;
-    let mut watcher = ConfigWatcher::new(config_path, config_types(settings.enable_dummy));
-    let config = watcher.load()?;
+    let file_source = match &settings.database {
+        Database::File(config_path) => {
+            let mut watcher = ConfigWatcher::new(config_path, config_types(settings.enable_dummy));
+            let config = watcher.load()?;
+            Some((config_path.clone(), watcher, config))
+        }
+        Database::Ovsdb(_) => None,
+    };
 
     std::fs::create_dir_all(&settings.dirs.rundir).with_context(|| {
         format!(
@@ -148,20 +154,33 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
     let signals = SignalPipe::install(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
         .context("cannot catch signals")?;
 
-    tracing::info!(
-        "{}: configuration: {}",
-        config_path.display(),
-        summary(&config)
-    );
     let mut main_loop = MainLoop::new(unixctl, coverage.clone());
     main_loop.set_vlog(vlog.clone());
     main_loop.set_signals(signals);
-    main_loop.add_component(Box::new(BridgeComponent::new(
-        make_switch(&settings.dirs.rundir),
-        watcher,
-        config,
-        &coverage,
-    )));
+    let component = match (file_source, &settings.database) {
+        (Some((config_path, watcher, config)), _) => {
+            tracing::info!(
+                "{}: configuration: {}",
+                config_path.display(),
+                summary(&config)
+            );
+            BridgeComponent::new(
+                make_switch(&settings.dirs.rundir),
+                watcher,
+                config,
+                &coverage,
+            )
+        }
+        (None, Database::Ovsdb(remote)) => {
+            tracing::info!("{remote}: configuration from the OVSDB server");
+            let driver = bridge::ovsdb::Driver::new(remote.clone());
+            BridgeComponent::with_ovsdb(make_switch(&settings.dirs.rundir), driver, &coverage)
+        }
+        (None, Database::File(p)) => {
+            return Err(anyhow!("{}: configuration not loaded", p.display()));
+        }
+    };
+    main_loop.add_component(Box::new(component));
     if let Some(mut d) = detached.take() {
         let no_chdir = settings.no_chdir;
         main_loop.on_ready(move || {

@@ -23,9 +23,9 @@
 //!
 //! The bridge layer plugs in as one component that owns the bridges (and their ofprotos),
 //! registers its commands (`fdb/show`, `dpif/show`, ...) in
-//! [`Component::register_commands`], reconfigures on new [`bridge::Config`]s from a
-//! [`crate::config_file::ConfigWatcher`], runs and waits its ofprotos, and deletes datapaths in
-//! `exit(true)`.
+//! [`Component::register_commands`], reconfigures on new [`bridge::Config`]s from an OVSDB
+//! server (`bridge::ovsdb::Driver`) or a [`crate::config_file::ConfigWatcher`], runs and waits
+//! its ofprotos, and deletes datapaths in `exit(true)`.
 //!
 //! A component that answers a command with its own state takes requests from a
 //! [`CommandQueue`], so it needs no `Rc<RefCell<..>>` around itself:

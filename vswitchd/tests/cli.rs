@@ -32,9 +32,9 @@ fn command_line_errors() {
     let env = Env::new();
     for (args, want) in [
         (vec!["--bogus"], "unrecognized option '--bogus'"),
-        (vec![], "no DATABASE given"),
-        (vec!["unix:/run/db.sock"], "not supported yet"),
-        (vec!["tcp:127.0.0.1:6640"], "not supported yet"),
+        (vec!["ssl:127.0.0.1:6640"], "not supported"),
+        (vec!["tcp:localhost"], "tcp: needs IP:PORT"),
+        (vec!["http:x"], "unknown database type"),
         (vec!["a", "b"], "at most one non-option argument"),
         (vec!["file:/x.toml", "-vnosuch"], "processing \"nosuch\""),
     ] {

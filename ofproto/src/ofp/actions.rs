@@ -258,6 +258,8 @@ pub mod nxast {
     pub const REG_LOAD2: u16 = 33;
     /// `NXAST_CONTROLLER2`.
     pub const CONTROLLER2: u16 = 37;
+    /// `NXAST_GROUP`: OpenFlow 1.0 has no group action of its own.
+    pub const GROUP: u16 = 40;
 }
 
 /// `NXAC2PT_*`: properties of `NXAST_CONTROLLER2`.
@@ -687,6 +689,10 @@ fn decode_vendor(a: &[u8]) -> Result<Action, OfpError> {
             })
         }
         nxast::CONTROLLER2 => Action::Controller(decode_controller2(&a[16..])?),
+        nxast::GROUP => {
+            exact(a, 16)?;
+            Action::Group(u32_at(12)?)
+        }
         nxast::WRITE_METADATA => {
             exact(a, 32)?;
             Action::WriteMetadata {
@@ -1230,10 +1236,13 @@ fn encode_one(out: &mut Vec<u8>, a: &Action, ctx: &mut Ctx) -> Result<(), OfpErr
             finish(out, s)?;
         }
         Action::Group(g) => {
-            if of10 {
-                return Err(OfpError::BAC_BAD_TYPE);
-            }
-            let s = begin(out, of13::GROUP);
+            let s = if of10 {
+                let s = begin_nx(out, nxast::GROUP);
+                out.extend_from_slice(&[0; 2]);
+                s
+            } else {
+                begin(out, of13::GROUP)
+            };
             out.extend_from_slice(&g.to_be_bytes());
             finish(out, s)?;
         }

@@ -181,7 +181,7 @@ fn errors_the_spec_names() {
     // Encoding what a version cannot say.
     let mut out = Vec::new();
     assert_eq!(
-        encode_actions(Version::Of10, &[Action::Group(1)], &mut out),
+        encode_actions(Version::Of10, &[Action::Meter(1)], &mut out),
         Err(OfpError::BAC_BAD_TYPE)
     );
     assert_eq!(
@@ -323,6 +323,7 @@ fn canonical_action(of10: bool) -> BoxedStrategy<Action> {
             1 => any::<u16>().prop_map(Action::SetL4Src),
             1 => any::<u16>().prop_map(Action::SetL4Dst),
             1 => any::<u32>().prop_map(Action::SetQueue),
+            1 => any::<u32>().prop_map(Action::Group),
         ]
         .boxed()
     } else {
