@@ -590,6 +590,10 @@ fn read_msg(s: &mut impl Read) -> Option<([u8; 8], Vec<u8>)> {
 
 #[test]
 fn controller_connection_reconnects_and_answers() {
+    tests::require!(
+        tests::have("ovs-ofctl"),
+        "needs ovs-ofctl (openvswitch-common)"
+    );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let config = DUMMY.replace(
@@ -599,14 +603,11 @@ fn controller_connection_reconnects_and_answers() {
     let env = Env::with_config(&config);
     let d = env.start(&[]);
     wait_until("the snoop socket", || env.path("br0.snoop").exists());
-    let snoop = tests::have("ovs-ofctl")
-        .then(|| Monitor::start(&env, Some("OpenFlow13"), &["snoop", "br0"]));
-    if snoop.is_some() {
-        // The controller connection (already in the listener's backlog) and the snooper.
-        wait_until("the snooper to connect", || {
-            d.call("memory/show", &[]).unwrap().contains("ofconns:2")
-        });
-    }
+    let snoop = Monitor::start(&env, Some("OpenFlow13"), &["snoop", "br0"]);
+    // The controller connection (already in the listener's backlog) and the snooper.
+    wait_until("the snooper to connect", || {
+        d.call("memory/show", &[]).unwrap().contains("ofconns:2")
+    });
 
     // The switch connects and says HELLO with a version bitmap.
     listener.set_nonblocking(false).unwrap();
@@ -629,10 +630,8 @@ fn controller_connection_reconnects_and_answers() {
     assert_eq!((reply.0[0], reply.0[7]), (4, 2));
     assert_eq!(reply.1[12], 254, "n_tables");
     // `ovs-ofctl snoop` saw both directions.
-    if let Some(snoop) = &snoop {
-        snoop.wait_for("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x2)");
-        snoop.wait_for("OFPT_FEATURES_REPLY (OF1.3) (xid=0x2)");
-    }
+    snoop.wait_for("OFPT_FEATURES_REQUEST (OF1.3) (xid=0x2)");
+    snoop.wait_for("OFPT_FEATURES_REPLY (OF1.3) (xid=0x2)");
 
     // Idle: an echo request within 5 s (and a bit).
     let t = Instant::now();
