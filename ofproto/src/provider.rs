@@ -288,13 +288,21 @@ pub trait Ofproto: Send {
     fn bundle_set(&mut self, name: &str, settings: Option<BundleSettings>) -> Result<()>;
 
     /// Applies a flow-mod from OpenFlow ([`crate::Origin::OpenFlow`]) or from the switch
-    /// itself, with OpenFlow semantics; flows in the datapath follow within one revalidation
-    /// round.
+    /// itself, with OpenFlow semantics. [`Ofproto::rules`] sees the change at once;
+    /// forwarding may see it only after [`Ofproto::publish_flow_mods`] or the next
+    /// [`Ofproto::run`] (an implementation may stage a batch of flow-mods and publish them
+    /// together), and flows in the datapath follow within one revalidation round after
+    /// that.
     ///
     /// # Errors
     ///
     /// The flow-mod's error (overlap, bad table, bad actions); nothing changes then.
     fn flow_mod(&mut self, fm: &FlowMod) -> Result<FlowModResult>;
+
+    /// Makes every flow-mod applied so far take effect in forwarding. The connection
+    /// manager calls it after each batch of OpenFlow messages and before it answers a
+    /// barrier; anyone else applying flow-mods calls it when the batch is done.
+    fn publish_flow_mods(&mut self) {}
 
     /// The rules a query selects, for `dump-flows`-like output.
     fn rules(&self, query: &RuleQuery) -> Vec<Arc<Rule>>;

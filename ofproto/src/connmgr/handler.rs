@@ -389,7 +389,11 @@ fn handle_active(
             Ok(())
         }
         Msg::EchoRequest(data) => send(conn, xid, &Msg::EchoReply(data)),
-        Msg::BarrierRequest => send(conn, xid, &Msg::BarrierReply),
+        Msg::BarrierRequest => {
+            // Everything before the barrier takes effect before it is answered.
+            cx.ofproto.publish_flow_mods();
+            send(conn, xid, &Msg::BarrierReply)
+        }
         Msg::FeaturesRequest => {
             let features = features_reply(v, cx);
             reply(conn, xid, &Msg::FeaturesReply(features), raw)

@@ -595,6 +595,8 @@ impl ConnMgr {
         for (rule, reason) in &effects.removed {
             self.for_each_conn(|conn| handler::send_flow_removed(conn, rule, *reason, now_ms));
         }
+        // The batch of flow-mods just read takes effect together.
+        ofproto.publish_flow_mods();
         handler::async_from_ofproto(self, ofproto, now_ms);
         self.run_snoopers(&mut wake);
         self.wake |= wake;

@@ -96,7 +96,11 @@ pub struct OfprotoDpif {
     numbers: PortNumbers,
     /// Bundles in creation order.
     bundles: Vec<BundleSettings>,
+    /// The tables translation sees (published in the snapshot).
     tables: Arc<TableSet>,
+    /// Flow-mods applied since the last publication: a working copy of `tables`, made
+    /// once per batch, so a batch of n flow-mods costs one copy instead of n.
+    staged: Option<TableSet>,
     fail_mode: FailMode,
     datapath_id: u64,
     forward_bpdu: bool,
@@ -232,6 +236,7 @@ impl OfprotoDpif {
             numbers: PortNumbers::default(),
             bundles: Vec::new(),
             tables,
+            staged: None,
             fail_mode: FailMode::Standalone,
             datapath_id: 0,
             forward_bpdu: false,
@@ -337,8 +342,30 @@ impl OfprotoDpif {
         self.now_ms.max(monotonic_ms())
     }
 
-    /// Builds and publishes the translation snapshot, and has the flows revalidated.
+    /// The tables as OpenFlow sees them: with the staged flow-mods.
+    fn tables(&self) -> &TableSet {
+        self.staged.as_ref().unwrap_or(&self.tables)
+    }
+
+    /// The working copy flow-mods change, made from the published tables on first use.
+    fn tables_mut(&mut self) -> &mut TableSet {
+        let published = &self.tables;
+        self.staged.get_or_insert_with(|| (**published).clone())
+    }
+
+    /// Publishes staged flow-mods, if any.
+    fn publish_staged(&mut self) {
+        if self.staged.is_some() {
+            self.publish();
+        }
+    }
+
+    /// Builds and publishes the translation snapshot (with any staged flow-mods), and
+    /// has the flows revalidated.
     fn publish(&mut self) {
+        if let Some(t) = self.staged.take() {
+            self.tables = Arc::new(t);
+        }
         let mut ports: BTreeMap<OfpPort, XPort> = BTreeMap::new();
         for (ofp, p) in &self.ports {
             ports.insert(
@@ -389,7 +416,7 @@ impl OfprotoDpif {
     }
 
     fn set_tables(&mut self, t: TableSet) {
-        self.tables = Arc::new(t);
+        self.staged = Some(t);
         self.publish();
     }
 
@@ -417,12 +444,12 @@ impl OfprotoDpif {
     }
 
     fn expire_rules(&mut self, now: u64) {
-        let expired = self.tables.expired(now);
+        let expired = self.tables().expired(now);
         if expired.is_empty() {
             return;
         }
         let victims: Vec<Arc<Rule>> = expired.iter().map(|(r, _)| r.clone()).collect();
-        let mut t = (*self.tables).clone();
+        let mut t = self.tables().clone();
         let gone = t.remove_rules(&victims);
         if gone.is_empty() {
             return;
@@ -442,7 +469,7 @@ impl OfprotoDpif {
     /// controllers, adds back the NORMAL rule (OVS's `ofproto_flush_flows` with
     /// `connmgr_flushed`).
     fn flush_flows(&mut self) -> Result<()> {
-        let mut t = (*self.tables).clone();
+        let mut t = self.tables().clone();
         let mut del = FlowMod::new(FlowModCommand::Delete, Match::catchall());
         del.table_id = crate::table::TABLE_ALL;
         t.flow_mod(&del, self.now(), Origin::OpenFlow)?;
@@ -503,6 +530,7 @@ impl Ofproto for OfprotoDpif {
     }
 
     fn run(&mut self, now_ms: u64) -> Result<()> {
+        self.publish_staged();
         self.now_ms = self.now_ms.max(now_ms);
         let now = self.now_ms;
         let b = self.backer.shared.clone();
@@ -793,20 +821,22 @@ impl Ofproto for OfprotoDpif {
         ) {
             self.groups.check_refs(&fm.actions)?;
         }
-        let mut t = (*self.tables).clone();
-        let res = t.flow_mod(fm, self.now(), Origin::OpenFlow)?;
-        if !res.is_empty() {
-            self.set_tables(t);
-        }
-        Ok(res)
+        // Staged: published by `publish_flow_mods` (after each batch of OpenFlow
+        // messages, before a barrier reply) or the next `run`.
+        let now = self.now();
+        self.tables_mut().flow_mod(fm, now, Origin::OpenFlow)
     }
 
     fn rules(&self, query: &RuleQuery) -> Vec<Arc<Rule>> {
-        self.tables.rules(query)
+        self.tables().rules(query)
+    }
+
+    fn publish_flow_mods(&mut self) {
+        self.publish_staged();
     }
 
     fn all_rules(&self, include_hidden: bool) -> Vec<Arc<Rule>> {
-        let mut v = self.tables.rules(&RuleQuery {
+        let mut v = self.tables().rules(&RuleQuery {
             include_hidden,
             ..RuleQuery::default()
         });
@@ -822,6 +852,7 @@ impl Ofproto for OfprotoDpif {
         in_port: OfpPort,
         actions: &[Action],
     ) -> Result<()> {
+        self.publish_staged();
         let n_tables = self.tables.n_visible_tables();
         check_actions(actions, &Match::catchall(), 0, n_tables)?;
         self.groups.check_refs(actions)?;
@@ -909,10 +940,10 @@ impl Ofproto for OfprotoDpif {
 
     fn group_mod(&mut self, gm: &GroupMod) -> Result<()> {
         let mut groups = (*self.groups).clone();
-        let deleted = groups.group_mod(gm, self.now(), self.tables.n_visible_tables())?;
+        let deleted = groups.group_mod(gm, self.now(), self.tables().n_visible_tables())?;
         if !deleted.is_empty() {
             // Rules that send to a deleted group go with it (OFPRR_GROUP_DELETE).
-            let mut t = (*self.tables).clone();
+            let mut t = self.tables().clone();
             let mut victims: Vec<Arc<Rule>> = Vec::new();
             for id in &deleted {
                 for r in t.rules(&RuleQuery {
@@ -926,7 +957,7 @@ impl Ofproto for OfprotoDpif {
             }
             let gone = t.remove_rules(&victims);
             self.queue_removed(gone.into_iter().map(|r| (r, RemovedReason::GroupDelete)));
-            self.tables = Arc::new(t);
+            self.staged = Some(t);
         }
         self.groups = Arc::new(groups);
         self.publish();
@@ -938,7 +969,7 @@ impl Ofproto for OfprotoDpif {
     }
 
     fn group_stats(&self, group_id: u32) -> Vec<GroupStats> {
-        let tables = &self.tables;
+        let tables = self.tables();
         self.groups.stats(group_id, self.now(), |id| {
             let n = tables
                 .rules(&RuleQuery {

@@ -304,6 +304,7 @@ fn recv_style_datapath() {
     br.set_fail_mode(FailMode::Secure);
     let fm = ofctl::parse_flow_mod("in_port=1,actions=drop", FlowModCommand::Add, None).unwrap();
     br.flow_mod(&fm).unwrap();
+    br.publish_flow_mods();
     class.revalidator_wait(Duration::from_secs(5));
     {
         let st = dp.st.lock();

@@ -187,11 +187,13 @@ impl Env {
     pub(crate) fn add_flow(&mut self, s: &str) {
         let fm = ofctl::parse_flow_mod(s, FlowModCommand::Add, None).unwrap();
         self.br.flow_mod(&fm).unwrap();
+        self.br.publish_flow_mods();
     }
 
     pub(crate) fn mod_flows(&mut self, s: &str, cmd: FlowModCommand) -> usize {
         let fm = ofctl::parse_flow_mod(s, cmd, None).unwrap();
         let r = self.br.flow_mod(&fm).unwrap();
+        self.br.publish_flow_mods();
         r.modified.len() + r.removed.len()
     }
 
@@ -1143,4 +1145,30 @@ fn a_packet_in_flood_is_bounded_and_does_not_stop_forwarding() {
         "{} packet-ins queued",
         got.len()
     );
+}
+
+#[test]
+fn staged_flow_mods_take_effect_when_published() {
+    let mut env = Env::new(3);
+    env.br.set_fail_mode(FailMode::Secure);
+    env.add_flow("in_port=1,actions=output:2");
+    let fm = ofctl::parse_flow_mod(
+        "priority=40000,in_port=1,actions=output:3",
+        FlowModCommand::Add,
+        None,
+    )
+    .unwrap();
+    env.br.flow_mod(&fm).unwrap();
+    // OpenFlow sees the staged rule at once...
+    assert_eq!(env.br.rules(&RuleQuery::default()).len(), 2);
+    // ...forwarding only once the batch is published.
+    let pkt = udp([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], [10, 0, 0, 2], 1, 2);
+    env.send(1, &pkt);
+    env.expect(2, 1);
+    env.expect_none(3);
+    env.br.publish_flow_mods();
+    env.reval();
+    env.send(1, &pkt);
+    env.expect(3, 1);
+    env.expect_none(2);
 }
