@@ -95,8 +95,8 @@ int rovs_port_info(uint16_t port, char *driver, uint32_t cap, uint16_t *max_rxq,
     return 0;
 }
 
-/* (Re)configures `port` with `n_rxq` receive and `n_txq` transmit queues of `n_desc`
- * descriptors, receiving into `pool`, and starts it. */
+/* Configures the stopped `port` with `n_rxq` receive and `n_txq` transmit queues of
+ * `n_desc` descriptors, receiving into `pool`, and starts it. */
 int rovs_port_start(uint16_t port, uint16_t n_rxq, uint16_t n_txq, uint16_t n_desc,
                     void *pool)
 {
@@ -108,7 +108,6 @@ int rovs_port_start(uint16_t port, uint16_t n_rxq, uint16_t n_txq, uint16_t n_de
         socket = SOCKET_ID_ANY;
     }
     memset(&conf, 0, sizeof conf);
-    (void) rte_eth_dev_stop(port);
     rc = rte_eth_dev_configure(port, n_rxq, n_txq, &conf);
     if (rc < 0) {
         return rc;

@@ -171,7 +171,7 @@ impl Drop for Pool {
     }
 }
 
-/// Configures `port` with the queue counts, receiving into `pool`, and starts it.
+/// Configures the stopped `port` with the queue counts, receiving into `pool`, and starts it.
 pub(super) fn port_start(
     port: u16,
     n_rxq: u16,
