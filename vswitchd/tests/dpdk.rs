@@ -7,6 +7,8 @@
 //! a test ends, pass or fail: namespaces, veths, and the daemon with its EAL directory.
 
 #![cfg(feature = "dpdk")]
+// Test helpers: failing loudly is what they are for.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

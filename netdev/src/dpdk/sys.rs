@@ -254,7 +254,9 @@ pub(super) fn stats_get(port: u16) -> Result<[u64; 8], i32> {
     Ok(out)
 }
 
+/// Bytes of one extended counter's name slot (DPDK's `RTE_ETH_XSTATS_NAME_SIZE`).
 const XSTAT_NAME: usize = 64;
+const XSTAT_NAME_U32: u32 = 64;
 
 /// The extended counters of `port`, as `(name, value)`.
 pub(super) fn xstats_get(port: u16) -> Result<Vec<(String, u64)>, i32> {
@@ -269,7 +271,7 @@ pub(super) fn xstats_get(port: u16) -> Result<Vec<(String, u64)>, i32> {
             rovs_xstats_get(
                 port,
                 names.as_mut_ptr(),
-                XSTAT_NAME as u32,
+                XSTAT_NAME_U32,
                 values.as_mut_ptr(),
                 n32,
             )
