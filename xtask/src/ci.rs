@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use crate::deps;
 
 /// The `dpdk` feature of every crate that has it.
-const DPDK_FEATURES: &str = "netdev/dpdk,bridge/dpdk,vswitchd/dpdk";
+const DPDK_FEATURES: &str = "netdev/dpdk,bridge/dpdk,vswitchd/dpdk,tests/dpdk";
 
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
@@ -70,6 +70,8 @@ pub fn run(args: &[String]) -> Result<()> {
         "bridge",
         "-p",
         "vswitchd",
+        "-p",
+        "tests",
         "--features",
         DPDK_FEATURES,
         "--all-targets",

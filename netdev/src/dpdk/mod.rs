@@ -10,8 +10,10 @@
 //! switch. Options:
 //!
 //! * `dpdk-devargs`: required; a bad one is an [`Error::InvalidConfig`] naming it;
-//! * `n_rxq`: receive queues (default 1), clamped to what the device has;
-//! * `n_rxq_desc`, `n_txq_desc`: ring sizes (default 2048).
+//! * `n_rxq`: receive queues (default 1), clamped to what the device has; a change waits
+//!   until the datapath has closed the open queues (it reopens them when it sees
+//!   [`Netdev::n_rxq`] change), then restarts the port;
+//! * `n_rxq_desc`, `n_txq_desc`: ring sizes (default 2048), used when the port (re)starts.
 //!
 //! The EAL is initialised once per process by [`NetdevClass::set_global_config`] when the
 //! `Open_vSwitch` table's `other_config` has `dpdk-init=true` ([`eal`]); until it is, or if
@@ -31,7 +33,8 @@
 //!
 //! Transmit queues are shared by the poll threads: each has its own lock, taken for one
 //! burst. The port's queue layout is behind a read-write lock that only a change of the
-//! number of queues writes, while no receive queue is open.
+//! number of queues writes, while no receive queue is open. Lock order: a device's
+//! configuration state before its port.
 
 pub mod eal;
 mod sys;
@@ -214,6 +217,11 @@ pub fn devargs_name(devargs: &str) -> std::result::Result<&str, String> {
     Ok(name)
 }
 
+/// The receive queues a device gets for `n_rxq`: at least 1, at most what it has.
+fn effective_n_rxq(n_rxq: u16, info: &sys::PortInfo) -> u16 {
+    n_rxq.max(1).min(info.max_rxq.max(1))
+}
+
 fn parse_u16(
     name: &str,
     key: &str,
@@ -324,7 +332,7 @@ impl DpdkNetdev {
 
     /// Starts `dev` with the requested queues and installs it as the port.
     fn start(&self, dev: Arc<Attached>, st: &mut State) -> Result<()> {
-        let n_rxq = st.req_n_rxq.max(1).min(dev.info.max_rxq.max(1));
+        let n_rxq = effective_n_rxq(st.req_n_rxq, &dev.info);
         if n_rxq < st.req_n_rxq {
             tracing::warn!(
                 "{}: n_rxq {} is more than the {} receive queues of the device, using {n_rxq}",
@@ -417,11 +425,20 @@ impl Netdev for DpdkNetdev {
         let mut st = self.state.lock();
         match current {
             Some(cur) if cur == devargs => {
-                if n_rxq != st.req_n_rxq || n_desc != st.n_desc {
-                    st.req_n_rxq = n_rxq;
-                    st.n_desc = n_desc;
+                // A new queue count waits for the datapath to close the open queues (it
+                // notices `n_rxq` changed); ring sizes go with the next restart.
+                let now = self
+                    .port
+                    .read()
+                    .as_ref()
+                    .map(|p| (p.n_rxq, p.dev.info.clone()));
+                if let Some((n_now, info)) = now
+                    && effective_n_rxq(n_rxq, &info) != n_now
+                {
                     st.pending = true;
                 }
+                st.req_n_rxq = n_rxq;
+                st.n_desc = n_desc;
             }
             Some(cur) => {
                 return Err(invalid(
@@ -609,14 +626,12 @@ impl Netdev for DpdkNetdev {
 
     fn n_rxq(&self) -> usize {
         let st = self.state.lock();
-        if st.pending {
-            return usize::from(st.req_n_rxq);
+        let guard = self.port.read();
+        match guard.as_ref() {
+            Some(p) if st.pending => usize::from(effective_n_rxq(st.req_n_rxq, &p.dev.info)),
+            Some(p) => usize::from(p.n_rxq),
+            None => 0,
         }
-        drop(st);
-        self.port
-            .read()
-            .as_ref()
-            .map_or(0, |p| usize::from(p.n_rxq))
     }
 
     fn n_txq(&self) -> usize {

@@ -294,24 +294,29 @@ void rovs_mbuf_free_bulk(void **mbufs, uint32_t n)
 }
 
 /* Copies `n` frames (`data[i]`, `lens[i]` bytes) into mbufs from `pool` and transmits
- * them on queue `q`.  Frames longer than one mbuf are chained.  Returns how many the
- * device took; the rest are freed (dropped). */
+ * them on queue `q`.  The first segments come from the pool in one bulk operation;
+ * frames longer than one mbuf are chained.  Returns how many the device took; the rest
+ * are freed (dropped). */
 uint16_t rovs_tx_copy_burst(uint16_t port, uint16_t q, void *pool,
                             const uint8_t *const *data, const uint32_t *lens, uint16_t n)
 {
     struct rte_mempool *mp = (struct rte_mempool *) pool;
+    struct rte_mbuf *heads[64];
     struct rte_mbuf *pkts[64];
     uint16_t built = 0, sent;
 
     if (n > 64) {
         n = 64;
     }
+    if (n == 0 || rte_pktmbuf_alloc_bulk(mp, heads, n) != 0) {
+        return 0;
+    }
     for (uint16_t i = 0; i < n; i++) {
-        struct rte_mbuf *head = rte_pktmbuf_alloc(mp), *tail = head;
+        struct rte_mbuf *head = heads[i], *tail = head;
         uint32_t off = 0;
-        int ok = head != NULL;
+        int ok = 1;
 
-        while (ok && off < lens[i]) {
+        while (off < lens[i]) {
             uint32_t room = rte_pktmbuf_tailroom(tail);
             uint32_t len = lens[i] - off < room ? lens[i] - off : room;
             char *p;
