@@ -84,29 +84,21 @@ pub fn run(args: &[String]) -> Result<()> {
     c.args(["doc", "-p", "netdev", "--no-deps", "--features", "dpdk"])
         .env("RUSTDOCFLAGS", "-D warnings");
     step("cargo doc --features dpdk", c)?;
-    let mut c = cargo();
-    c.args([
-        "test",
-        "-p",
-        "netdev",
-        "--features",
-        "dpdk",
-        "--lib",
-        "dpdk",
-    ]);
-    step("cargo test netdev --features dpdk", c)?;
-    let mut c = cargo();
-    c.args([
-        "test",
-        "-p",
-        "vswitchd",
-        "--features",
-        "dpdk",
-        "--test",
-        "dpdk",
-    ])
-    .env("CI", "true");
-    step("cargo test (dpdk tier)", c)?;
+    for (what, args) in [
+        ("netdev-dpdk unit tests", ["-p", "netdev", "--lib", "dpdk"]),
+        ("netdev-dpdk on veth", ["-p", "tests", "--test", "dpdk"]),
+        (
+            "the switch on dpdk ports",
+            ["-p", "vswitchd", "--test", "dpdk"],
+        ),
+    ] {
+        let mut c = cargo();
+        c.arg("test")
+            .args(args)
+            .args(["--features", "dpdk"])
+            .env("CI", "true");
+        step(&format!("cargo test --features dpdk ({what})"), c)?;
+    }
 
     // The kernel tier: dpif-netlink and the whole switch against openvswitch.ko in a QEMU
     // guest. A guest that cannot run fails CI.
