@@ -119,6 +119,15 @@ fn open_dpdk(
     dev
 }
 
+/// A `dpdk` device on `devargs`, up.
+fn open_dpdk_devargs(reg: &Registry, name: &str, devargs: &str) -> Arc<dyn Netdev> {
+    let dev = reg.open(name, "dpdk").unwrap();
+    dev.set_config(&opts(&[("dpdk-devargs", devargs)])).unwrap();
+    dev.update_flags(NetdevFlags::empty(), NetdevFlags::UP)
+        .unwrap();
+    dev
+}
+
 #[test]
 fn frames_cross_both_ways_and_are_counted() {
     require_root!();
@@ -256,4 +265,26 @@ fn receive_queues_follow_n_rxq() {
     drop(_q);
     let _q = dev.rxq_open(0).unwrap();
     assert_eq!(dev.status().unwrap()["n_rxq"], "2");
+}
+
+#[test]
+fn link_changes_are_noticed_by_the_class() {
+    require_root!();
+    let _ns = NetNs::new();
+    let reg = registry();
+    static N: AtomicU32 = AtomicU32::new(0);
+    // net_tap makes a TAP device whose state is the port's link.
+    let tap = unique_name("dtp");
+    let vdev = format!("net_tap{}", N.fetch_add(1, Ordering::Relaxed));
+    let dev = open_dpdk_devargs(&reg, "d7", &format!("{vdev},iface={tap}"));
+    ip(&["link", "set", &tap, "up"]);
+    reg.run();
+    assert!(dev.carrier().unwrap());
+    let seq = dev.change_seq();
+    ip(&["link", "set", &tap, "down"]);
+    std::thread::sleep(netdev::dpdk::LINK_CHECK_INTERVAL + Duration::from_millis(100));
+    reg.run();
+    assert!(!dev.carrier().unwrap());
+    assert!(dev.change_seq() > seq, "a link change bumps change_seq");
+    assert_eq!(dev.carrier_resets(), 1);
 }

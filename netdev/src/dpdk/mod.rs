@@ -41,8 +41,9 @@ mod sys;
 
 use std::collections::BTreeMap;
 use std::os::fd::RawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use parking_lot::{Mutex, RwLock};
@@ -52,6 +53,7 @@ use crate::error::{Error, Result};
 use crate::ethaddr::EthAddr;
 use crate::offload::finish_offloads;
 use crate::packet::{Packet, SMALL_DATA};
+use crate::poll::PollSet;
 use crate::provider::{
     Features, LinkFeatures, Netdev, NetdevClass, NetdevFlags, NetdevStats, OffloadCaps, Options,
     Rxq,
@@ -73,12 +75,27 @@ fn errno_desc(errno: i32) -> &'static str {
     Errno::from_raw(errno).desc()
 }
 
+/// How often [`NetdevClass::run`] reads the link state of the open devices.
+pub const LINK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The `dpdk` device class.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct DpdkClass {
     /// DPDK device names in use, with the interface using each: a device cannot be shared.
     in_use: Arc<Mutex<BTreeMap<String, String>>>,
     counter: AtomicU64,
+    /// The open devices, for link checks.
+    devices: Mutex<Vec<Weak<DpdkNetdev>>>,
+    /// When `run` reads the links next.
+    next_link_check: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for DpdkClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpdkClass")
+            .field("in_use", &*self.in_use.lock())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DpdkClass {
@@ -105,9 +122,39 @@ impl NetdevClass for DpdkClass {
         })
     }
 
+    /// Reads the link state of every open device, once per [`LINK_CHECK_INTERVAL`]; a
+    /// change bumps the device's `change_seq` (and a link going down its carrier resets),
+    /// as OVS's netdev-dpdk link status check does.
+    fn run(&self) {
+        let now = Instant::now();
+        {
+            let mut next = self.next_link_check.lock();
+            if next.is_some_and(|t| now < t) {
+                return;
+            }
+            *next = Some(now + LINK_CHECK_INTERVAL);
+        }
+        let devices: Vec<Arc<DpdkNetdev>> = {
+            let mut devs = self.devices.lock();
+            devs.retain(|w| w.strong_count() > 0);
+            devs.iter().filter_map(Weak::upgrade).collect()
+        };
+        for d in devices {
+            d.check_link();
+        }
+    }
+
+    fn wait(&self, poll: &mut PollSet) {
+        if !self.devices.lock().is_empty()
+            && let Some(t) = *self.next_link_check.lock()
+        {
+            poll.timer_wait(t);
+        }
+    }
+
     fn open(&self, name: &str) -> Result<Arc<dyn Netdev>> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(DpdkNetdev {
+        let dev = Arc::new(DpdkNetdev {
             name: name.to_owned(),
             id: n,
             in_use: self.in_use.clone(),
@@ -117,7 +164,11 @@ impl NetdevClass for DpdkClass {
             tx_dropped: AtomicU64::new(0),
             live_rxqs: Arc::new(AtomicUsize::new(0)),
             up: AtomicBool::new(false),
-        }))
+            link_up: AtomicBool::new(false),
+            carrier_resets: AtomicU64::new(0),
+        });
+        self.devices.lock().push(Arc::downgrade(&dev));
+        Ok(dev)
     }
 }
 
@@ -180,6 +231,10 @@ pub struct DpdkNetdev {
     live_rxqs: Arc<AtomicUsize>,
     /// `NetdevFlags::UP`, read by `send` without a lock.
     up: AtomicBool,
+    /// The link state last seen by the class's `run`.
+    link_up: AtomicBool,
+    /// How many times the link went down.
+    carrier_resets: AtomicU64,
 }
 
 impl std::fmt::Debug for DpdkNetdev {
@@ -247,6 +302,25 @@ fn parse_u16(
 impl DpdkNetdev {
     fn bump(&self) {
         self.change_seq.fetch_add(1, Ordering::Release);
+    }
+
+    /// Reads the link state; a change bumps `change_seq`.
+    fn check_link(&self) {
+        let up = self
+            .port_id()
+            .is_some_and(|p| sys::link_get(p).is_ok_and(|l| l.up));
+        let was = self.link_up.swap(up, Ordering::AcqRel);
+        if was != up {
+            if was {
+                self.carrier_resets.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::info!(
+                "{}: link state changed to {}",
+                self.name,
+                if up { "up" } else { "down" }
+            );
+            self.bump();
+        }
     }
 
     fn port_id(&self) -> Option<u16> {
@@ -341,9 +415,22 @@ impl DpdkNetdev {
                 dev.info.max_rxq
             );
         }
-        let n_txq = dev.info.max_txq.clamp(1, MAX_TXQ);
-        sys::port_start(dev.port_id, n_rxq, n_txq, st.n_desc, &dev.pool)
-            .map_err(|e| self.io_err("start DPDK port", e))?;
+        // As many transmit queues as the device has (up to MAX_TXQ), so poll threads need
+        // not share one; some drivers (net_tap) want as many as receive queues: then that.
+        let mut n_txq = dev.info.max_txq.clamp(1, MAX_TXQ);
+        if let Err(e) = sys::port_start(dev.port_id, n_rxq, n_txq, st.n_desc, &dev.pool) {
+            if n_txq == n_rxq {
+                return Err(self.io_err("start DPDK port", e));
+            }
+            tracing::debug!(
+                "{}: {n_txq} transmit queues refused ({}), retrying with {n_rxq}",
+                self.name,
+                errno_desc(e)
+            );
+            n_txq = n_rxq;
+            sys::port_start(dev.port_id, n_rxq, n_txq, st.n_desc, &dev.pool)
+                .map_err(|e| self.io_err("start DPDK port", e))?;
+        }
         if st.flags.contains(NetdevFlags::PROMISC) {
             let _ = sys::promisc(dev.port_id, true);
         }
@@ -508,6 +595,10 @@ impl Netdev for DpdkNetdev {
             Some(p) => Ok(sys::link_get(p).is_ok_and(|l| l.up)),
             None => Ok(false),
         }
+    }
+
+    fn carrier_resets(&self) -> u64 {
+        self.carrier_resets.load(Ordering::Relaxed)
     }
 
     fn flags(&self) -> Result<NetdevFlags> {
