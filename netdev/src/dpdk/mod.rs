@@ -760,6 +760,7 @@ impl Netdev for DpdkNetdev {
             batch.clear();
             return Ok(());
         };
+        sys::thread_lcore();
         let n_txq = port.txqs.len().max(1);
         let q = qid % n_txq;
         let qid16 = u16::try_from(q).unwrap_or(0);
@@ -822,6 +823,7 @@ impl Rxq for DpdkRxq {
     }
 
     fn recv(&mut self, batch: &mut PacketBatch) -> Result<usize> {
+        sys::thread_lcore();
         let n = self.burst.recv(self.dev.port_id, self.q, batch.room());
         for i in 0..n {
             let len = self.burst.len(i);

@@ -33,6 +33,24 @@ int rovs_eal_init(int argc, char **argv)
     return rc < 0 ? -rte_errno : rc;
 }
 
+/* Gives the calling thread an lcore id, so that it uses the mempools' per-lcore caches
+ * (a thread without one takes every mbuf from the shared ring).  Returns 1 if it
+ * registered the thread, 0 if the thread had an lcore id already, a negative errno if
+ * none is free (the thread then works without a cache). */
+int rovs_thread_register(void)
+{
+    if (rte_lcore_id() != LCORE_ID_ANY) {
+        return 0;
+    }
+    return rte_thread_register() == 0 ? 1 : -rte_errno;
+}
+
+/* Gives the lcore id of a thread registered by rovs_thread_register back. */
+void rovs_thread_unregister(void)
+{
+    rte_thread_unregister();
+}
+
 /* Probes `devargs` and stores the ethdev port id of device `name` in `*port`.
  * A device already probed is looked up. */
 int rovs_port_attach(const char *devargs, const char *name, uint16_t *port)

@@ -13,6 +13,8 @@ use crate::batch::MAX_BURST;
 
 unsafe extern "C" {
     fn rovs_eal_init(argc: c_int, argv: *mut *mut c_char) -> c_int;
+    fn rovs_thread_register() -> c_int;
+    fn rovs_thread_unregister();
     fn rovs_port_attach(devargs: *const c_char, name: *const c_char, port: *mut u16) -> c_int;
     fn rovs_port_detach(port: u16) -> c_int;
     fn rovs_port_info(
@@ -85,6 +87,37 @@ pub(super) fn eal_init(args: &[String]) -> Result<(), i32> {
     // SAFETY: `ptr` holds `argc` valid NUL-terminated strings and a final null, all leaked
     // so they outlive the EAL, which may keep pointers into them.
     check(unsafe { rovs_eal_init(argc, ptr) }).map(|_| ())
+}
+
+/// An lcore id held by this thread from its first packet to its exit.
+struct Lcore {
+    registered: bool,
+}
+
+impl Drop for Lcore {
+    fn drop(&mut self) {
+        if self.registered {
+            // SAFETY: runs on the thread that registered itself (a thread-local's
+            // destructor), once.
+            unsafe { rovs_thread_unregister() }
+        }
+    }
+}
+
+thread_local! {
+    static LCORE: Lcore = Lcore {
+        // SAFETY: called once per thread, only after the EAL is initialised (by the
+        // first receive or send on a started port); it takes no pointers.
+        registered: unsafe { rovs_thread_register() } == 1,
+    };
+}
+
+/// Gives the calling thread an lcore id, if it has none and one is free, so that its
+/// mbuf allocations and frees use the mempools' per-lcore caches; the id goes back when
+/// the thread exits. Cheap after the first call on a thread. Only call it with the EAL
+/// running.
+pub(super) fn thread_lcore() {
+    let _ = LCORE.try_with(|_| ());
 }
 
 /// Probes `devargs` and returns the ethdev port id of device `name`.
