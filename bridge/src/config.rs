@@ -95,7 +95,7 @@ const KERNEL_NAMED_TYPES: [&str; 3] = ["system", "internal", "tap"];
 /// The datapath and interface types a configuration may name.
 ///
 /// The caller passes what its registries know (`dpif` classes, `netdev` classes); the
-/// default lists the types that this workspace provides.
+/// default lists the types that this workspace provides (`dpdk` with the `dpdk` feature).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigTypes {
     /// Valid `datapath_type` values, e.g. `system`, `netdev`.
@@ -106,18 +106,22 @@ pub struct ConfigTypes {
 
 impl Default for ConfigTypes {
     fn default() -> Self {
-        let s = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect();
+        let s = |v: &[&str]| v.iter().map(|t| (*t).to_owned()).collect::<Vec<String>>();
+        #[allow(unused_mut)]
+        let mut interface_types = s(&[
+            "system",
+            "internal",
+            "tap",
+            "dummy",
+            "dummy-internal",
+            "dummy-pmd",
+            "patch",
+        ]);
+        #[cfg(feature = "dpdk")]
+        interface_types.push("dpdk".to_owned());
         ConfigTypes {
             datapath_types: s(&["system", "netdev"]),
-            interface_types: s(&[
-                "system",
-                "internal",
-                "tap",
-                "dummy",
-                "dummy-internal",
-                "dummy-pmd",
-                "patch",
-            ]),
+            interface_types,
         }
     }
 }

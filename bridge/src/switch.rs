@@ -11,7 +11,9 @@
 //!
 //! [`Switch::reconfigure`] follows the order of OVS's `bridge_reconfigure`:
 //!
-//! 1. the global `other_config` goes to [`OfprotoClass::set_global_config`];
+//! 1. the global `other_config` goes to the device classes
+//!    ([`netdev::Registry::set_global_config`]: `dpdk-init` starts DPDK) and to
+//!    [`OfprotoClass::set_global_config`];
 //! 2. bridges that are gone, or whose datapath type changed, are destroyed (their datapath
 //!    ports deleted);
 //! 3. in each remaining bridge, ports and interfaces that are gone are deleted, and so are
@@ -596,8 +598,18 @@ impl Switch {
         let mut report = ReconfigureReport::default();
         self.need_reconfigure = false;
 
-        // 1. Global knobs.
+        // 1. Global knobs: the device classes first (DPDK's EAL starts here), then the
+        // ofproto class.
         if self.global.as_ref() != Some(&cfg.open_vswitch.other_config) {
+            for (class, e) in self
+                .registries
+                .netdev
+                .set_global_config(&cfg.open_vswitch.other_config)
+            {
+                let msg = format!("open_vswitch other_config: {class} interfaces: {e}");
+                tracing::error!("{msg}");
+                report.errors.push(msg);
+            }
             match self.class.set_global_config(&cfg.open_vswitch.other_config) {
                 Ok(()) => self.global = Some(cfg.open_vswitch.other_config.clone()),
                 Err(e) => {

@@ -4,7 +4,8 @@
 //!
 //! A *netdev* is a network device that the switch can send packets to and receive packets
 //! from: a Linux interface reached through an `AF_PACKET` socket (`system`), a TAP device
-//! (`tap`), the bridge's own port (`internal`), or an in-memory device for tests (`dummy`).
+//! (`tap`), the bridge's own port (`internal`), an in-memory device for tests (`dummy`), or,
+//! with the cargo feature `dpdk`, a DPDK port (module `dpdk`, type `dpdk`).
 //!
 //! The crate follows OVS's class/instance split (`lib/netdev-provider.h`):
 //!
@@ -34,6 +35,8 @@ compile_error!("the netdev crate supports Linux only");
 
 mod batch;
 pub mod csum;
+#[cfg(feature = "dpdk")]
+pub mod dpdk;
 pub mod dummy;
 mod error;
 mod ethaddr;

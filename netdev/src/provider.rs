@@ -202,6 +202,20 @@ pub trait NetdevClass: Send + Sync {
         false
     }
 
+    /// Applies the switch-wide settings of the `Open_vSwitch` table's `other_config` that
+    /// concern this class (for `dpdk`: `dpdk-init`, `dpdk-extra`). Called from the main
+    /// thread on every change of the map, before interfaces are added. The default ignores
+    /// the map.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] saying why the class cannot work with these settings; the
+    /// class's devices then fail to open or configure with that reason, and the other
+    /// classes work on.
+    fn set_global_config(&self, _other_config: &Options) -> Result<()> {
+        Ok(())
+    }
+
     /// Opens the device `name`.
     ///
     /// Registries call this only for names that are not open yet; a class need not share

@@ -7,7 +7,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::error::{Error, Result};
 use crate::poll::PollSet;
-use crate::provider::{Netdev, NetdevClass};
+use crate::provider::{Netdev, NetdevClass, Options};
 
 /// Maps type names to [`NetdevClass`]es and shares open devices by name.
 ///
@@ -26,8 +26,9 @@ impl Registry {
         Registry::default()
     }
 
-    /// Makes a registry with the Linux classes (`system`, `tap`, `internal`) and the dummy
-    /// classes (`dummy`, `dummy-internal`, `dummy-pmd`) registered.
+    /// Makes a registry with the Linux classes (`system`, `tap`, `internal`), the dummy
+    /// classes (`dummy`, `dummy-internal`, `dummy-pmd`) and, with the `dpdk` feature,
+    /// `dpdk` registered.
     pub fn with_default_classes() -> Self {
         let r = Registry::new();
         for class in crate::linux::classes() {
@@ -37,7 +38,24 @@ impl Registry {
         for class in crate::dummy::classes() {
             let _ = r.register(class);
         }
+        #[cfg(feature = "dpdk")]
+        let _ = r.register(Arc::new(crate::dpdk::DpdkClass::new()));
         r
+    }
+
+    /// Hands the `Open_vSwitch` table's `other_config` to every class
+    /// ([`NetdevClass::set_global_config`]) and returns the errors, one per class that
+    /// refused it, by type name.
+    pub fn set_global_config(&self, other_config: &Options) -> Vec<(&'static str, Error)> {
+        let classes: Vec<_> = self.classes.read().values().cloned().collect();
+        classes
+            .iter()
+            .filter_map(|c| {
+                c.set_global_config(other_config)
+                    .err()
+                    .map(|e| (c.type_name(), e))
+            })
+            .collect()
     }
 
     /// Registers a class under its type name.

@@ -6,6 +6,9 @@ use anyhow::{Context, Result, bail};
 
 use crate::deps;
 
+/// The `dpdk` feature of every crate that has it.
+const DPDK_FEATURES: &str = "netdev/dpdk,bridge/dpdk,vswitchd/dpdk,tests/dpdk";
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
@@ -30,6 +33,9 @@ pub fn run(args: &[String]) -> Result<()> {
     // The OpenFlow controller tests drive the switch with os-ken from PyPI.
     let venv = deps::ensure_osken_venv()?;
     eprintln!("xtask ci: os-ken venv in {}", venv.display());
+    // The dpdk tier builds on Debian's libdpdk-dev: CI installs it, and a machine without
+    // it fails here rather than skipping the tier.
+    deps::ensure_dpdk()?;
 
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
@@ -55,6 +61,48 @@ pub fn run(args: &[String]) -> Result<()> {
     c.args(["test", "--workspace"])
         .env("ROVS_OSKEN_VENV", &venv);
     step("cargo test (unit, property, namespace tiers)", c)?;
+
+    // The dpdk tier: the feature's code linted, its unit tests, and the switch on
+    // net_af_packet ports (no hugepages, no NIC; root, as CI is, where a test that cannot
+    // run fails).
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "-p",
+        "netdev",
+        "-p",
+        "bridge",
+        "-p",
+        "vswitchd",
+        "-p",
+        "tests",
+        "--features",
+        DPDK_FEATURES,
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("cargo clippy --features dpdk", c)?;
+    let mut c = cargo();
+    c.args(["doc", "-p", "netdev", "--no-deps", "--features", "dpdk"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step("cargo doc --features dpdk", c)?;
+    for (what, args) in [
+        ("netdev-dpdk unit tests", ["-p", "netdev", "--lib", "dpdk"]),
+        ("netdev-dpdk on veth", ["-p", "tests", "--test", "dpdk"]),
+        (
+            "the switch on dpdk ports",
+            ["-p", "vswitchd", "--test", "dpdk"],
+        ),
+    ] {
+        let mut c = cargo();
+        c.arg("test")
+            .args(args)
+            .args(["--features", "dpdk"])
+            .env("CI", "true");
+        step(&format!("cargo test --features dpdk ({what})"), c)?;
+    }
 
     // The kernel tier: dpif-netlink and the whole switch against openvswitch.ko in a QEMU
     // guest. A guest that cannot run fails CI.

@@ -110,11 +110,17 @@ pub fn run(args: &[String]) -> Result<()> {
         );
     }
 
-    let vswitchd = if kind == SwitchKind::Rovs {
-        section("Build our vswitchd");
-        Some(workspace::build_vswitchd()?)
-    } else {
-        None
+    let vswitchd = match kind {
+        SwitchKind::Rovs => {
+            section("Build our vswitchd");
+            Some(workspace::build_vswitchd()?)
+        }
+        SwitchKind::RovsDpdk => {
+            section("Build our vswitchd with DPDK");
+            crate::deps::ensure_dpdk()?;
+            Some(workspace::build_vswitchd_with(&["dpdk"])?)
+        }
+        _ => None,
     };
 
     let prefix = topo::run_prefix("demo");

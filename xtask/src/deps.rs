@@ -173,7 +173,17 @@ pub fn ensure_refs(tools: &[&Tool]) -> Result<()> {
             missing.join(" ")
         );
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    apt_install(&missing)?;
+    // Debian starts the OVS services when they are installed; our tests run their own.
+    let _ = Command::new("sh")
+        .args(["-c", "command -v ovs-ctl >/dev/null && /usr/share/openvswitch/scripts/ovs-ctl stop >/dev/null 2>&1 || true"])
+        .status();
+    Ok(())
+}
+
+/// Runs `apt-get update` and `apt-get install` of `packages` (as root).
+fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("xtask: installing {}", packages.join(" "));
     let status = Command::new("apt-get")
         .arg("update")
         .env("DEBIAN_FRONTEND", "noninteractive")
@@ -184,17 +194,50 @@ pub fn ensure_refs(tools: &[&Tool]) -> Result<()> {
     }
     let status = Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing)
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive")
         .status()
         .context("running apt-get install")?;
     if !status.success() {
-        bail!("apt-get install {} failed", missing.join(" "));
+        bail!("apt-get install {} failed", packages.join(" "));
     }
-    // Debian starts the OVS services when they are installed; our tests run their own.
-    let _ = Command::new("sh")
-        .args(["-c", "command -v ovs-ctl >/dev/null && /usr/share/openvswitch/scripts/ovs-ctl stop >/dev/null 2>&1 || true"])
-        .status();
+    Ok(())
+}
+
+/// The Debian packages a `--features dpdk` build needs: DPDK's development files (its
+/// drivers come along) and `pkg-config`, which the build script asks for them.
+pub const DPDK_PACKAGES: &[&str] = &["libdpdk-dev", "pkg-config"];
+
+/// Whether `pkg-config` finds DPDK's development files.
+pub fn have_dpdk() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "libdpdk"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs [`DPDK_PACKAGES`] unless DPDK is found already.
+///
+/// # Errors
+///
+/// When they are missing and cannot be installed (not root, apt-get failed).
+pub fn ensure_dpdk() -> Result<()> {
+    if have_dpdk() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "missing DPDK development files (install them with: sudo apt-get install {})",
+            DPDK_PACKAGES.join(" ")
+        );
+    }
+    apt_install(DPDK_PACKAGES)?;
+    if !have_dpdk() {
+        bail!(
+            "pkg-config does not find libdpdk after installing {}",
+            DPDK_PACKAGES.join(" ")
+        );
+    }
     Ok(())
 }
 

@@ -47,10 +47,21 @@ pub fn metadata() -> Result<(PathBuf, PathBuf)> {
 ///
 /// If the build fails.
 pub fn build_vswitchd() -> Result<PathBuf> {
+    build_vswitchd_with(&[])
+}
+
+/// [`build_vswitchd`] with cargo `features` (e.g. `dpdk`).
+///
+/// # Errors
+///
+/// As [`build_vswitchd`].
+pub fn build_vswitchd_with(features: &[&str]) -> Result<PathBuf> {
     let (_, target) = metadata()?;
-    Cmd::new(cargo())
-        .args(["build", "--release", "-p", "vswitchd"])
-        .timeout(std::time::Duration::from_secs(3600))
+    let mut c = Cmd::new(cargo()).args(["build", "--release", "-p", "vswitchd"]);
+    if !features.is_empty() {
+        c = c.args(["--features", &features.join(",")]);
+    }
+    c.timeout(std::time::Duration::from_secs(3600))
         .run_shown()
         .context("building vswitchd")?;
     let bin = target.join("release").join("vswitchd");

@@ -913,4 +913,60 @@ fn openflow_sockets_and_controllers_follow_the_configuration() {
     h.switch.exit(false);
     assert!(!dir.join("br0.mgmt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+/// A device class that wants a global setting (as `dpdk` wants `dpdk-init`).
+struct PickyClass {
+    log: Log,
+}
+
+impl netdev::NetdevClass for PickyClass {
+    fn type_name(&self) -> &'static str {
+        "picky"
+    }
+    fn set_global_config(&self, other_config: &Options) -> netdev::Result<()> {
+        let v = other_config.get("picky-init").cloned().unwrap_or_default();
+        self.log.lock().unwrap().push(format!("picky global {v}"));
+        if v == "bad" {
+            return Err(netdev::Error::InvalidConfig {
+                name: "picky".into(),
+                msg: "picky-init is bad".into(),
+            });
+        }
+        Ok(())
+    }
+    fn open(&self, name: &str) -> netdev::Result<Arc<dyn Netdev>> {
+        Err(netdev::Error::not_supported("open", name))
+    }
+}
+
+#[test]
+fn global_other_config_reaches_the_device_classes_first() {
+    let mut h = Harness::new();
+    h.switch
+        .registries()
+        .netdev
+        .register(Arc::new(PickyClass { log: h.log.clone() }))
+        .unwrap();
+    let cfg =
+        |v: &str| format!("[open_vswitch]\nother_config = {{ picky-init = \"{v}\" }}\n{TWO_PORTS}");
+    let (report, log) = h.apply(&cfg("bad"));
+    // The class saw the map before any bridge was made, and its refusal is reported; the
+    // rest of the switch runs.
+    let picky = log.iter().position(|l| l == "picky global bad").unwrap();
+    let construct = log.iter().position(|l| l.starts_with("construct")).unwrap();
+    assert!(picky < construct, "{log:?}");
+    assert_eq!(
+        report.errors,
+        ["open_vswitch other_config: picky interfaces: picky: picky-init is bad"]
+    );
+    assert_eq!(h.ofport("br0", "p2"), Some(2));
+    // Unchanged, the map is not handed over again; changed, it is.
+    let (report, log) = h.apply(&cfg("bad"));
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(
+        !log.iter().any(|l| l.starts_with("picky global")),
+        "{log:?}"
+    );
+    let (report, log) = h.apply(&cfg("good"));
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(has(&log, "picky global good"), "{log:?}");
 }

@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: the same traffic through each switch under test, in interleaved
-//! passes, and one table of medians with ratios against OVS.
+//! passes, and one table of medians with ratios against OVS, plus the ratio of rovs on
+//! `dpdk` ports (`net_af_packet` vdevs on the same veths) to rovs on `system` ports.
 //!
 //! Each switch gets its own topology (`rovs-bench-<pid>-<switch>-{sw,h1,h2}`): host 1 sends,
 //! host 2 receives. With two or more CPUs the generator, iperf3 and the hosts' receive
@@ -43,11 +44,12 @@ use report::{Metric, Report};
 const USAGE: &str = "usage: sudo cargo xtask bench [--quick] [--switch rovs,ovs,linux] [--passes N]
                               [--seconds S] [--rate PPS] [--nice N] [--no-rps] [--verbose]
 
-Runs the same traffic through our vswitchd, Debian's ovs-vswitchd (userspace datapath)
-and the Linux bridge, in interleaved passes, and prints one table of medians with ratios
+Runs the same traffic through our vswitchd (system ports, and dpdk ports), Debian's
+ovs-vswitchd (userspace datapath) and the Linux bridge, in interleaved passes, and prints one table of medians with ratios
 against OVS; writes it as JSON and markdown under target/bench/.
 
-  --switch LIST  which switches (default: rovs,ovs,linux)
+  --switch LIST  which switches (default: rovs,rovs-dpdk,ovs,linux; rovs-dpdk is rovs
+                 with its ports of type dpdk, built with --features dpdk)
   --quick        a short smoke run: 1 pass, 1 s per measurement
   --passes N     passes (default 4)
   --seconds S    measuring time per UDP measurement (default 3)
@@ -250,6 +252,16 @@ impl Bed {
         let sw = switch::start(kind, &env)?;
         pin_switch(&*sw, cpus, o.nice)?;
         let (h1, h2) = (topo.host(1)?.clone(), topo.host(2)?.clone());
+        if kind == SwitchKind::RovsDpdk {
+            // net_af_packet hands the switch what the kernel put in the packet ring, partial
+            // checksums unfinished: the hosts must finish theirs (reference/dpdk.md).
+            for h in [&h1, &h2] {
+                h.cmd("ethtool")
+                    .args(["-K", &h.dev, "tx", "off"])
+                    .run()
+                    .context("turning the hosts' tx checksum offload off")?;
+            }
+        }
         // Both directions, so the switch has learned both MACs.
         let (_, a) = topo::ping(&h1, h2.ip, 3, 0.2)?;
         let (_, b) = topo::ping(&h2, h1.ip, 1, 0.2)?;
@@ -501,19 +513,20 @@ pub fn run(args: &[String]) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let vswitchd = if o.switches.contains(&SwitchKind::Rovs) {
-        println!("  building vswitchd (cargo build --release -p vswitchd)");
-        Some(workspace::build_vswitchd())
-    } else {
-        None
-    };
+    let (vswitchd, dpdk_build) = build_vswitchd(&o.switches);
     let prefix = topo::run_prefix("bench");
     let work = WorkDir::create(&prefix)?;
     let mut beds = Vec::new();
     for &kind in &o.switches {
         let bin = match (&vswitchd, kind) {
-            (Some(Err(e)), SwitchKind::Rovs) => {
+            (Some(Err(e)), SwitchKind::Rovs | SwitchKind::RovsDpdk) => {
                 unavailable(&mut report, kind, &format!("build failed: {e:#}"));
+                continue;
+            }
+            (Some(Ok(_)), SwitchKind::RovsDpdk) if dpdk_build.is_some() => {
+                let why = dpdk_build.clone().unwrap_or_default();
+                println!("  {:<13} n/a: {why}", kind.title());
+                unavailable(&mut report, kind, &why);
                 continue;
             }
             (Some(Ok(p)), _) => Some(p.clone()),
@@ -620,6 +633,13 @@ pub fn run(args: &[String]) -> Result<()> {
                         );
                         report.note(Metric::CpuPerPacket, kind, &note);
                         report.note(Metric::Cpu1PerPacket, kind, &note);
+                    }
+                    if kind == SwitchKind::RovsDpdk {
+                        report.note(
+                            Metric::CpuPerPacket,
+                            kind,
+                            "includes the busy-polling of the dpdk ports' poll thread (a whole CPU)",
+                        );
                     }
                     match u.proc_ns {
                         Some(v) => Ok(v),
@@ -765,8 +785,25 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     c.add("duration", format!("{:.0} s", t0.elapsed().as_secs_f64()));
 
+    if o.switches.contains(&SwitchKind::RovsDpdk) {
+        report.note(
+            Metric::TcpGbps,
+            SwitchKind::RovsDpdk,
+            "the hosts' tx checksum offload off: net_af_packet passes partial checksums on unfinished",
+        );
+    }
+    let dpdk_vs_system = dpdk_ratio_text(&report);
+    if let Some(t) = &dpdk_vs_system {
+        report
+            .conditions
+            .add("rovs dpdk / rovs system ports", t.clone());
+    }
+
     println!("\n== Results\n");
     print!("{}", report.table());
+    if let Some(t) = &dpdk_vs_system {
+        println!("rovs on dpdk ports against rovs on system ports: {t}");
+    }
     println!();
     print!("{}", report.conditions_text());
 
@@ -791,6 +828,57 @@ pub fn run(args: &[String]) -> Result<()> {
         md_path.display()
     );
     Ok(())
+}
+
+/// Builds `vswitchd` for the rovs columns: with the `dpdk` feature when [`SwitchKind::RovsDpdk`]
+/// is measured (one binary for both rovs columns, so they differ only in their ports). If
+/// DPDK is missing or that build fails, builds without it; the second value then says why
+/// the dpdk column is n/a.
+fn build_vswitchd(switches: &[SwitchKind]) -> (Option<Result<PathBuf>>, Option<String>) {
+    let rovs = switches.contains(&SwitchKind::Rovs);
+    if switches.contains(&SwitchKind::RovsDpdk) {
+        println!("  building vswitchd (cargo build --release -p vswitchd --features dpdk)");
+        let built = deps::ensure_dpdk().and_then(|()| workspace::build_vswitchd_with(&["dpdk"]));
+        match built {
+            Ok(p) => return (Some(Ok(p)), None),
+            Err(e) => {
+                let why = format!("dpdk build failed: {}", err_text(&e));
+                if !rovs {
+                    return (Some(Err(e)), Some(why));
+                }
+                println!("  building vswitchd without dpdk (cargo build --release -p vswitchd)");
+                return (Some(workspace::build_vswitchd()), Some(why));
+            }
+        }
+    }
+    if rovs {
+        println!("  building vswitchd (cargo build --release -p vswitchd)");
+        return (Some(workspace::build_vswitchd()), None);
+    }
+    (None, None)
+}
+
+/// `x0.85 (1 flow), x0.80 (10000 flows)`: 64-byte UDP received per second through rovs on
+/// dpdk ports over the same through rovs on system ports, medians; `None` unless both were
+/// measured.
+fn dpdk_ratio_text(report: &report::Report) -> Option<String> {
+    let ratio = |m: Metric| {
+        let get = |k| report.cells.get(&(m, k)).and_then(report::Cell::median);
+        match (get(SwitchKind::RovsDpdk), get(SwitchKind::Rovs)) {
+            (Some(d), Some(s)) if s > 0.0 => Some((d, s, d / s)),
+            _ => None,
+        }
+    };
+    let parts: Vec<String> = [
+        (Metric::Udp1Mpps, "1 flow"),
+        (Metric::Udp10kMpps, "10k flows"),
+    ]
+    .into_iter()
+    .filter_map(|(m, what)| {
+        ratio(m).map(|(d, s, r)| format!("x{r:.2} ({what}: {d:.3} / {s:.3} Mpps)"))
+    })
+    .collect();
+    (!parts.is_empty()).then(|| format!("64-byte UDP received {}", parts.join(", ")))
 }
 
 /// Pins every thread of the switch's processes to the switch CPU and sets their nice value.

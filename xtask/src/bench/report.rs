@@ -468,7 +468,7 @@ mod tests {
 
     fn sample_report() -> Report {
         let mut r = Report {
-            switches: SwitchKind::ALL.to_vec(),
+            switches: vec![SwitchKind::Rovs, SwitchKind::Ovs, SwitchKind::Linux],
             rate: 200_000,
             ..Report::default()
         };

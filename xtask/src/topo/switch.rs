@@ -18,6 +18,9 @@ use crate::procfs;
 pub enum SwitchKind {
     /// Our `vswitchd`, userspace datapath.
     Rovs,
+    /// Our `vswitchd`, userspace datapath, its ports of type `dpdk` (`net_af_packet` vdevs
+    /// on the same veths; a `--features dpdk` build).
+    RovsDpdk,
     /// Debian's Open vSwitch, userspace datapath (`datapath_type=netdev`).
     Ovs,
     /// The Linux bridge.
@@ -26,12 +29,18 @@ pub enum SwitchKind {
 
 impl SwitchKind {
     /// Every kind, in table order.
-    pub const ALL: [SwitchKind; 3] = [SwitchKind::Rovs, SwitchKind::Ovs, SwitchKind::Linux];
+    pub const ALL: [SwitchKind; 4] = [
+        SwitchKind::Rovs,
+        SwitchKind::RovsDpdk,
+        SwitchKind::Ovs,
+        SwitchKind::Linux,
+    ];
 
-    /// The name used on the command line (`rovs`, `ovs`, `linux`).
+    /// The name used on the command line (`rovs`, `rovs-dpdk`, `ovs`, `linux`).
     pub fn name(self) -> &'static str {
         match self {
             SwitchKind::Rovs => "rovs",
+            SwitchKind::RovsDpdk => "rovs-dpdk",
             SwitchKind::Ovs => "ovs",
             SwitchKind::Linux => "linux",
         }
@@ -41,6 +50,7 @@ impl SwitchKind {
     pub fn title(self) -> &'static str {
         match self {
             SwitchKind::Rovs => "rovs",
+            SwitchKind::RovsDpdk => "rovs dpdk",
             SwitchKind::Ovs => "OVS",
             SwitchKind::Linux => "Linux bridge",
         }
@@ -50,6 +60,9 @@ impl SwitchKind {
     pub fn description(self) -> &'static str {
         match self {
             SwitchKind::Rovs => "rovs vswitchd, userspace datapath (datapath_type = \"netdev\")",
+            SwitchKind::RovsDpdk => {
+                "rovs vswitchd, userspace datapath, ports of type dpdk (net_af_packet vdevs)"
+            }
             SwitchKind::Ovs => "Debian's Open vSwitch, userspace datapath (datapath_type=netdev)",
             SwitchKind::Linux => "the Linux bridge",
         }
@@ -59,13 +72,14 @@ impl SwitchKind {
     ///
     /// # Errors
     ///
-    /// If it is not `rovs`, `ovs` or `linux`.
+    /// If it is not `rovs`, `rovs-dpdk`, `ovs` or `linux`.
     pub fn parse(s: &str) -> Result<SwitchKind> {
         Ok(match s.trim() {
             "rovs" => SwitchKind::Rovs,
+            "rovs-dpdk" => SwitchKind::RovsDpdk,
             "ovs" => SwitchKind::Ovs,
             "linux" | "bridge" | "linux-bridge" => SwitchKind::Linux,
-            other => bail!("unknown switch {other:?} (expected rovs, ovs or linux)"),
+            other => bail!("unknown switch {other:?} (expected rovs, rovs-dpdk, ovs or linux)"),
         })
     }
 
@@ -91,7 +105,7 @@ impl SwitchKind {
     /// The tools this switch needs besides the topology's.
     pub fn tools(self) -> &'static [Tool] {
         match self {
-            SwitchKind::Rovs => deps::ROVS_TOOLS,
+            SwitchKind::Rovs | SwitchKind::RovsDpdk => deps::ROVS_TOOLS,
             SwitchKind::Ovs => deps::OVS_TOOLS,
             SwitchKind::Linux => deps::LINUX_BRIDGE_TOOLS,
         }
@@ -119,7 +133,8 @@ pub struct SwitchEnv {
     pub workdir: PathBuf,
     /// The bridge's name.
     pub bridge: String,
-    /// Our `vswitchd` binary (needed for [`SwitchKind::Rovs`]).
+    /// Our `vswitchd` binary (needed for [`SwitchKind::Rovs`]; built with the `dpdk`
+    /// feature for [`SwitchKind::RovsDpdk`]).
     pub vswitchd: Option<PathBuf>,
 }
 
@@ -156,6 +171,7 @@ pub fn start(kind: SwitchKind, env: &SwitchEnv) -> Result<Box<dyn SwitchUnderTes
         .with_context(|| format!("creating {}", env.workdir.display()))?;
     Ok(match kind {
         SwitchKind::Rovs => Box::new(super::rovs::Rovs::start(env)?),
+        SwitchKind::RovsDpdk => Box::new(super::rovs::Rovs::start_dpdk(env)?),
         SwitchKind::Ovs => Box::new(super::ovs::Ovs::start(env)?),
         SwitchKind::Linux => Box::new(super::linux::LinuxBridge::start(env)?),
     })
