@@ -913,6 +913,8 @@ fn openflow_sockets_and_controllers_follow_the_configuration() {
     h.switch.exit(false);
     assert!(!dir.join("br0.mgmt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A device class that wants a global setting (as `dpdk` wants `dpdk-init`).
 struct PickyClass {
     log: Log,
