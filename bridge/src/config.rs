@@ -13,6 +13,7 @@
 //! ```toml
 //! [open_vswitch]
 //! other_config = { flow-limit = "200000", max-idle = "10000" }
+//! # (or `other_config = { ... }` at the top of the file, before any table)
 //!
 //! [[bridge]]
 //! name = "br0"
@@ -466,6 +467,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
+    /// The same map as `[open_vswitch] other_config`, written at the top level.
+    other_config: Option<RawMap>,
     open_vswitch: Option<RawOvs>,
     #[serde(default)]
     bridge: Vec<Spanned<RawBridge>>,
@@ -584,6 +587,20 @@ impl Validator<'_> {
         if let Some(ovs) = raw.open_vswitch {
             config.open_vswitch.other_config =
                 self.map(ovs.other_config, "open_vswitch", "other_config", true)?;
+        }
+        if let Some(top) = raw.other_config {
+            let span = top.span();
+            for (k, v) in self.map(Some(top), "", "other_config", true)? {
+                if config.open_vswitch.other_config.contains_key(&k) {
+                    return Err(self.err(
+                        span,
+                        "",
+                        &format!("other_config:{k}"),
+                        "given both at the top level and in [open_vswitch]".to_owned(),
+                    ));
+                }
+                config.open_vswitch.other_config.insert(k, v);
+            }
         }
         let mut bridges: HashMap<String, usize> = HashMap::new();
         for b in raw.bridge {

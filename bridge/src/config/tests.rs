@@ -490,3 +490,26 @@ proptest! {
         prop_assert_eq!(back.as_ref(), Ok(&c), "{}", text);
     }
 }
+
+#[test]
+fn top_level_other_config_is_the_global_map() {
+    let c = parse(
+        "other_config = { dpdk-init = \"true\", dpdk-extra = \"--no-huge\" }\n\
+         [open_vswitch]\nother_config = { flow-limit = \"1000\" }\n",
+    )
+    .unwrap();
+    let m = &c.open_vswitch.other_config;
+    assert_eq!(m.get("dpdk-init").map(String::as_str), Some("true"));
+    assert_eq!(m.get("dpdk-extra").map(String::as_str), Some("--no-huge"));
+    assert_eq!(m.get("flow-limit").map(String::as_str), Some("1000"));
+    expect_err(
+        "other_config = { flow-limit = \"1\" }\n[open_vswitch]\nother_config = { flow-limit = \"2\" }\n",
+        1,
+        &["other_config:flow-limit", "both"],
+    );
+    expect_err(
+        "other_config = { flow-limit = \"x\" }\n",
+        1,
+        &["flow-limit", "integer"],
+    );
+}
