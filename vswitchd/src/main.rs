@@ -173,7 +173,8 @@ fn run(vlog: &Vlog) -> anyhow::Result<()> {
         }
         (None, Database::Ovsdb(remote)) => {
             tracing::info!("{remote}: configuration from the OVSDB server");
-            let driver = bridge::ovsdb::Driver::new(remote.clone());
+            let mut driver = bridge::ovsdb::Driver::new(remote.clone());
+            driver.set_datapath_types(config_types(settings.enable_dummy).datapath_types);
             BridgeComponent::with_ovsdb(make_switch(&settings.dirs.rundir), driver, &coverage)
         }
         (None, Database::File(p)) => {

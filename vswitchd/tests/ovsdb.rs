@@ -1037,3 +1037,68 @@ fn controller_status_is_written_back() {
     assert_eq!(db.vsctl_ok(&["get", "controller", "br0", "role"]), "[]");
     drop(controller);
 }
+
+/// Without `--enable-dummy`, a bridge of datapath type `dummy` from the database is skipped
+/// and logged (ovs-vswitchd cannot create that datapath either); `ovs-vsctl` still returns,
+/// and a bridge of an available type next to it works.
+#[test]
+fn a_dummy_bridge_needs_enable_dummy() {
+    tests::require!(
+        require_ovs_tools(),
+        "needs ovsdb-server, ovsdb-tool, ovs-vsctl"
+    );
+    let env = Env::new();
+    let db = OvsdbServer::new(env.dir.path());
+    db.vsctl_ok(&["--no-wait", "init"]);
+    let remote = format!("unix:{}", db.sock().display());
+    let child = Command::new(BIN)
+        .args([remote.as_str(), "--pidfile", "--log-file", "-vconsole:off"])
+        .args(["-vsyslog:off"])
+        .env("OVS_RUNDIR", env.dir.path())
+        .env("OVS_LOGDIR", env.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let d = Daemon {
+        child: Some(child),
+        pid,
+        ctl: env.ctl(pid),
+    };
+    d.wait_ready();
+    // ovs-vsctl returns, and says the bridge's interface was not set up (as with OVS).
+    let out = db.vsctl(&[
+        "add-br",
+        "brd",
+        "--",
+        "set",
+        "bridge",
+        "brd",
+        "datapath_type=dummy",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        err.contains("Error detected while setting up 'brd'"),
+        "{err}"
+    );
+    db.vsctl_ok(&[
+        "add-br",
+        "brn",
+        "--",
+        "set",
+        "bridge",
+        "brn",
+        "datapath_type=netdev",
+    ]);
+    let show = d.show();
+    assert!(!show.contains("Bridge brd"), "{show}");
+    assert!(show.contains("Bridge brn"), "{show}");
+    let log = env.log();
+    assert!(
+        log.contains("bridge brd: datapath type \"dummy\" is not available"),
+        "{log}"
+    );
+}

@@ -101,6 +101,9 @@ pub fn switch_controller_status(
 /// The OVSDB source of a switch. See the [module docs](self).
 pub struct Driver {
     session: Session,
+    /// The datapath types a bridge may have (`None`: any); others are skipped with a
+    /// warning, as `dummy` is without `--enable-dummy`.
+    datapath_types: Option<Vec<String>>,
     /// The configuration applied from the database.
     current: Option<Config>,
     applied_seqno: u64,
@@ -163,6 +166,7 @@ impl Driver {
     pub fn new(remote: Remote) -> Driver {
         Driver {
             session: Session::new(remote),
+            datapath_types: None,
             current: None,
             applied_seqno: 0,
             conn_seqno: 0,
@@ -175,6 +179,13 @@ impl Driver {
             controller_status: Box::new(switch_controller_status),
             warnings: Vec::new(),
         }
+    }
+
+    /// Limits bridges to datapath types `types`: a bridge of another type is skipped and
+    /// logged (as `ovs-vswitchd` fails to create a `dummy` datapath without
+    /// `--enable-dummy`). By default any type the switch has is taken.
+    pub fn set_datapath_types(&mut self, types: Vec<String>) {
+        self.datapath_types = Some(types);
     }
 
     /// The session.
@@ -256,7 +267,21 @@ impl Driver {
         if self.session.seqno() != self.applied_seqno {
             self.applied_seqno = self.session.seqno();
             self.dirty = true;
-            let (cfg, warnings) = self.session.replica().to_config().unwrap_or_default();
+            let (mut cfg, mut warnings) = self.session.replica().to_config().unwrap_or_default();
+            if let Some(types) = &self.datapath_types {
+                cfg.bridges.retain(|b| {
+                    let ok = types.contains(&b.datapath_type);
+                    if !ok {
+                        warnings.push(format!(
+                            "bridge {}: datapath type \"{}\" is not available (one of {})",
+                            b.name,
+                            b.datapath_type,
+                            types.join(", ")
+                        ));
+                    }
+                    ok
+                });
+            }
             if warnings != self.warnings {
                 for w in &warnings {
                     tracing::warn!("database: {w}; skipped");
