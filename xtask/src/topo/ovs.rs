@@ -160,6 +160,10 @@ impl SwitchUnderTest for Ovs {
                 self.vswitchd.appctl().args(["fdb/show", &self.bridge]),
             ),
             (
+                "OpenFlow flows".into(),
+                self.vswitchd.ofctl().args(["dump-flows", &self.bridge]),
+            ),
+            (
                 "Datapath flows".into(),
                 self.vswitchd.appctl().arg("dpctl/dump-flows"),
             ),

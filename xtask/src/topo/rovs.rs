@@ -183,6 +183,10 @@ impl SwitchUnderTest for Rovs {
                 self.daemon.appctl().args(["fdb/show", &self.bridge]),
             ),
             (
+                "OpenFlow flows".into(),
+                self.daemon.ofctl().args(["dump-flows", &self.bridge]),
+            ),
+            (
                 "Datapath flows".into(),
                 self.daemon.appctl().arg("dpctl/dump-flows"),
             ),

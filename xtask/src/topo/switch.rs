@@ -256,6 +256,11 @@ impl Daemon {
         }
     }
 
+    /// `ovs-ofctl` with this daemon's rundir, where it finds `<bridge>.mgmt`.
+    pub fn ofctl(&self) -> Cmd {
+        Cmd::new("ovs-ofctl").env("OVS_RUNDIR", &self.rundir)
+    }
+
     /// Stops it: `ovs-appctl exit`, then SIGTERM, then SIGKILL. Errors are printed: this
     /// runs during cleanup.
     pub fn stop(&self) {
