@@ -41,6 +41,10 @@
 //!   `dump-ports`, `dump-tables`, `dump-aggregate`, `dump-desc`, table features, groups
 //!   alike; `mod-port` takes a port's device down or up; `monitor` (a management
 //!   connection that sets a `miss_send_len`) gets packet-ins and port status.
+//! * Flow-mods read in one [`ConnMgr::run`] take effect in forwarding together, at the end
+//!   of the run or before a BARRIER_REPLY, whichever comes first
+//!   ([`Ofproto::publish_flow_mods`]): `ovs-ofctl add-flows` of thousands of flows copies
+//!   the tables once per batch, not once per flow.
 //! * Controllers get PACKET_IN (unbuffered, truncated to the action's `max_len` or the
 //!   connection's `miss_send_len`), PORT_STATUS when a port is added, deleted or changes
 //!   (found by comparing the ports every run), and FLOW_REMOVED for rules with
