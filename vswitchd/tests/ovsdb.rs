@@ -118,20 +118,7 @@ fn start_vswitchd(env: &Env, db: &str) -> Daemon {
     if !db.is_empty() {
         args.insert(0, db);
     }
-    let child = env
-        .command(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let d = Daemon {
-        child: Some(child),
-        pid,
-        ctl: env.ctl(pid),
-    };
-    d.wait_ready();
-    d
+    env.spawn(env.command(&args), Stdio::null())
 }
 
 /// The OpenFlow port number of `iface` in Debian's `ovs-appctl dpif/show` (`    p1 1/2:
@@ -1051,23 +1038,16 @@ fn a_dummy_bridge_needs_enable_dummy() {
     let db = OvsdbServer::new(env.dir.path());
     db.vsctl_ok(&["--no-wait", "init"]);
     let remote = format!("unix:{}", db.sock().display());
-    let child = Command::new(BIN)
-        .args([remote.as_str(), "--pidfile", "--log-file", "-vconsole:off"])
-        .args(["-vsyslog:off"])
-        .env("OVS_RUNDIR", env.dir.path())
-        .env("OVS_LOGDIR", env.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let d = Daemon {
-        child: Some(child),
-        pid,
-        ctl: env.ctl(pid),
-    };
-    d.wait_ready();
+    let d = env.spawn(
+        env.command_without_dummy(&[
+            &remote,
+            "--pidfile",
+            "--log-file",
+            "-vconsole:off",
+            "-vsyslog:off",
+        ]),
+        Stdio::null(),
+    );
     // ovs-vsctl returns, and says the bridge's interface was not set up (as with OVS).
     let out = db.vsctl(&[
         "add-br",

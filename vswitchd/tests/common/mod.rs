@@ -71,13 +71,37 @@ impl Env {
     /// A `vswitchd` command with `OVS_RUNDIR` and `OVS_LOGDIR` set to the directory, and
     /// `--enable-dummy`.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = self.command_without_dummy(args);
+        c.arg("--enable-dummy");
+        c
+    }
+
+    /// [`Env::command`] without `--enable-dummy`.
+    pub fn command_without_dummy(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args)
-            .arg("--enable-dummy")
             .env("OVS_RUNDIR", self.dir.path())
             .env("OVS_LOGDIR", self.dir.path())
             .stdin(Stdio::null());
         c
+    }
+
+    /// Starts `command` (made by [`Env::command`]) in the foreground and waits until its
+    /// control socket answers.
+    pub fn spawn(&self, mut command: Command, stderr: Stdio) -> Daemon {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let d = Daemon {
+            child: Some(child),
+            pid,
+            ctl: self.ctl(pid),
+        };
+        d.wait_ready();
+        d
     }
 
     /// Runs `vswitchd` to completion.
@@ -97,20 +121,7 @@ impl Env {
             "-vsyslog:off",
         ];
         args.extend_from_slice(extra);
-        let child = self
-            .command(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let d = Daemon {
-            child: Some(child),
-            pid,
-            ctl: self.ctl(pid),
-        };
-        d.wait_ready();
-        d
+        self.spawn(self.command(&args), Stdio::piped())
     }
 
     /// Runs Debian's `ovs-appctl` against the daemon through the pidfile, as a user would.
