@@ -848,6 +848,10 @@ fn a_second_switch_waits_for_the_lock() {
     db.vsctl_ok(&["--no-wait", "init"]);
     let remote = format!("unix:{}", db.sock().display());
     let d1 = start_vswitchd(&env1, &remote);
+    // The first switch holds the lock (it configures only then) before the second starts.
+    wait_until("the first switch to take the lock and configure", || {
+        env1.log().contains("reconfigured from the database")
+    });
     let d2 = start_vswitchd(&env2, &remote);
     db.vsctl_ok(&[
         "add-br",
